@@ -1,0 +1,1 @@
+"""Datasets: the embedded toyfaces, domain folders (AFHQ layout), CelebA attributes, downloads."""

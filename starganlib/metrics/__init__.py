@@ -1,0 +1,1 @@
+"""Metrics: the toyfaces oracle, Frechet distance (FID), LPIPS diversity."""

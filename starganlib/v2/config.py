@@ -1,0 +1,89 @@
+"""StarGAN v2 configuration: one dataclass and named presets.
+
+Paper presets (``afhq``, ``celeba-hq``) are the official settings: 256 px, batch 8, 100k
+iterations, the official widths. ``toy`` is the CPU preset for the embedded toyfaces dataset.
+"""
+import dataclasses
+from dataclasses import dataclass
+
+from .model import _log2, default_num_down
+
+
+@dataclass
+class V2Config:
+    # data: "toyfaces" (generated on first use) or a folder with train/<domain> and val/<domain>
+    dataset: str = "toyfaces"
+    img_size: int = 256
+    num_domains: int = 2
+    # architecture
+    latent_dim: int = 16
+    style_dim: int = 64
+    mapping_dim: int = 512  # hidden width of F (official: 512, hard-coded)
+    base_dim: int | None = None  # first conv width of G, E, D (None: official 2**14 // img_size)
+    max_conv_dim: int = 512
+    num_down: int | None = None  # G's down blocks (None: official log2(img_size) - 4 [+1])
+    w_hpf: float = 0.0  # > 0: high-pass skips with face masks (CelebA-HQ)
+    # loss weights (paper eq. 5) and the diversity-weight schedule
+    lambda_reg: float = 1.0  # R1
+    lambda_sty: float = 1.0
+    lambda_ds: float = 1.0  # initial value, decays linearly to 0 over ds_iter iterations
+    lambda_cyc: float = 1.0
+    ds_iter: int = 100_000
+    # optimisation
+    total_iters: int = 100_000
+    batch_size: int = 8
+    lr: float = 1e-4  # G, E, D
+    f_lr: float = 1e-6  # mapping network
+    beta1: float = 0.0
+    beta2: float = 0.99
+    weight_decay: float = 1e-4
+    ema_beta: float = 0.999
+    randcrop_prob: float = 0.5
+    seed: int = 777
+    # periods (iterations) and bookkeeping
+    sample_every: int = 5_000
+    save_every: int = 10_000
+    eval_every: int = 50_000
+    keep: int = 3  # checkpoints kept
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the field for settings that cannot work."""
+        _log2(self.img_size)
+        if self.num_domains < 2:
+            raise ValueError(f"num_domains must be >= 2 (translation needs two domains), "
+                             f"got {self.num_domains}")
+        if self.batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2, got {self.batch_size}")
+        for name in ("total_iters", "ds_iter", "latent_dim", "style_dim", "mapping_dim",
+                     "max_conv_dim", "sample_every", "save_every", "eval_every", "keep"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        num_down = self.num_down or default_num_down(self.img_size, self.w_hpf)
+        if num_down > _log2(self.img_size) - 2:
+            raise ValueError(f"num_down={num_down} is too deep for img_size={self.img_size}")
+
+    def replace(self, **changes) -> "V2Config":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, V2Config] = {
+    "afhq": V2Config(dataset="data/afhq", num_domains=3, w_hpf=0.0, lambda_ds=2.0),
+    "celeba-hq": V2Config(dataset="data/celeba_hq", num_domains=2, w_hpf=1.0),
+    "toy": V2Config(
+        dataset="toyfaces", img_size=32, num_domains=3, style_dim=16, mapping_dim=128,
+        base_dim=32, max_conv_dim=128, num_down=2, total_iters=3000, ds_iter=3000,
+        lr=2e-4, f_lr=2e-5, ema_beta=0.99, sample_every=500, save_every=500, eval_every=500),
+}
+
+
+def preset(name: str, **overrides) -> V2Config:
+    """A copy of the named preset with ``overrides`` applied (ValueError for an unknown name)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name].replace(**overrides)

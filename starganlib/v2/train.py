@@ -1,0 +1,156 @@
+"""StarGAN v2 training: the four sub-steps of one iteration, EMA, the lambda_ds schedule.
+
+One iteration (official ``Solver.train``), for a source batch x (domain y_org), a target domain
+y_trg with two references x_ref, x_ref2 and two latent codes z, z2:
+
+    1. D, latent-guided     d_loss(..., z)              step D
+    2. D, reference-guided  d_loss(..., x_ref)          step D
+    3. G, latent-guided     g_loss(..., (z, z2))        step G, F, E
+    4. G, reference-guided  g_loss(..., (x_ref, x_ref2)) step G only (E is deliberately not
+                                                        stepped here: official, issue #44)
+    5. EMA of G, F, E:  theta_ema <- beta * theta_ema + (1 - beta) * theta
+    6. lambda_ds decays linearly to 0 over ds_iter iterations.
+
+Differences from the official code, none of which changes its mathematics: the EMA copies start
+equal to the trained nets (the official code copies them before initialising the weights);
+lambda_ds is a function of the step, so a resumed run continues the decay (the official one
+restarts it); every random draw is seeded, so a run is reproducible and resumes exactly.
+"""
+import copy
+
+import torch
+from torch import nn
+
+from . import losses
+from .config import V2Config
+from .model import Discriminator, Generator, MappingNetwork, StyleEncoder, he_init
+
+TRAINED = ("generator", "mapping_network", "style_encoder", "discriminator")
+AVERAGED = ("generator", "mapping_network", "style_encoder")
+CHECKPOINT_KIND = "stargan-v2"
+# config fields that define the networks' shapes: a checkpoint only loads if they match
+ARCHITECTURE_FIELDS = ("img_size", "num_domains", "latent_dim", "style_dim", "mapping_dim",
+                       "base_dim", "max_conv_dim", "num_down", "w_hpf")
+
+
+class Nets(nn.Module):
+    """The networks of StarGAN v2 under their paper names (D is absent from the EMA copy)."""
+
+    def __init__(self, generator, mapping_network, style_encoder, discriminator=None):
+        super().__init__()
+        self.generator = generator
+        self.mapping_network = mapping_network
+        self.style_encoder = style_encoder
+        self.discriminator = discriminator
+
+
+def build_nets(cfg: V2Config) -> Nets:
+    """G, F, E, D for ``cfg``, He-initialised (seed the global RNG first for repeatable weights)."""
+    nets = Nets(
+        Generator(cfg.img_size, cfg.style_dim, cfg.max_conv_dim, cfg.w_hpf, cfg.base_dim,
+                  cfg.num_down),
+        MappingNetwork(cfg.latent_dim, cfg.style_dim, cfg.num_domains, cfg.mapping_dim),
+        StyleEncoder(cfg.img_size, cfg.style_dim, cfg.num_domains, cfg.max_conv_dim, cfg.base_dim),
+        Discriminator(cfg.img_size, cfg.num_domains, cfg.max_conv_dim, cfg.base_dim))
+    nets.apply(he_init)
+    return nets
+
+
+def lambda_ds_at(step: int, cfg: V2Config) -> float:
+    """The diversity weight after ``step`` iterations: linear decay from cfg.lambda_ds to 0."""
+    return cfg.lambda_ds * max(0.0, 1.0 - step / cfg.ds_iter)
+
+
+@torch.no_grad()
+def update_ema(model: nn.Module, model_ema: nn.Module, beta: float) -> None:
+    """theta_ema <- beta * theta_ema + (1 - beta) * theta, for parameters (not buffers)."""
+    for p, p_ema in zip(model.parameters(), model_ema.parameters()):
+        p_ema.lerp_(p, 1.0 - beta)
+
+
+class V2Trainer:
+    """The networks, their EMA copies and optimisers, and one training iteration.
+
+    ``mask_fn`` (only for w_hpf > 0) maps images ``(N, 3, H, W)`` to the two face masks of the
+    high-pass skips; the official provider is the FAN landmark network.
+    """
+
+    def __init__(self, cfg: V2Config, device="cpu", mask_fn=None):
+        if cfg.w_hpf > 0 and mask_fn is None:
+            raise ValueError("w_hpf > 0 needs face masks (mask_fn): the official provider is the "
+                             "FAN landmark network; use w_hpf=0 to train without them")
+        self.cfg, self.device, self.mask_fn = cfg, torch.device(device), mask_fn
+        torch.manual_seed(cfg.seed)
+        self.nets = build_nets(cfg).to(self.device)
+        self.nets_ema = copy.deepcopy(Nets(*(getattr(self.nets, n) for n in AVERAGED)))
+        self.optims = {
+            name: torch.optim.Adam(
+                getattr(self.nets, name).parameters(),
+                lr=cfg.f_lr if name == "mapping_network" else cfg.lr,
+                betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
+            for name in TRAINED}
+        self.step = 0
+
+    @property
+    def lambda_ds(self) -> float:
+        return lambda_ds_at(self.step, self.cfg)
+
+    def _update(self, loss, names) -> None:
+        """Zero every gradient, backpropagate ``loss``, step only the optimisers in ``names``."""
+        for opt in self.optims.values():
+            opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for name in names:
+            self.optims[name].step()
+
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
+        """One iteration on a batch from ``TrainBatches``; returns the loss terms (detached)."""
+        b = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        x, y_org, y_trg = b["x_src"], b["y_src"], b["y_ref"]
+        cfg, nets = self.cfg, self.nets
+        masks = self.mask_fn(x) if self.mask_fn is not None else None
+        lambdas = {"sty": cfg.lambda_sty, "ds": self.lambda_ds, "cyc": cfg.lambda_cyc}
+        log = {}
+        loss, terms = losses.d_loss(nets, x, y_org, y_trg, z_trg=b["z_trg"], masks=masks,
+                                    lambda_reg=cfg.lambda_reg)
+        self._update(loss, ["discriminator"])
+        log.update({f"D/latent_{k}": v for k, v in terms.items()})
+        loss, terms = losses.d_loss(nets, x, y_org, y_trg, x_ref=b["x_ref"], masks=masks,
+                                    lambda_reg=cfg.lambda_reg)
+        self._update(loss, ["discriminator"])
+        log.update({f"D/ref_{k}": v for k, v in terms.items()})
+        loss, terms = losses.g_loss(nets, x, y_org, y_trg, z_trgs=(b["z_trg"], b["z_trg2"]),
+                                    masks=masks, lambdas=lambdas, mask_fn=self.mask_fn)
+        self._update(loss, ["generator", "mapping_network", "style_encoder"])
+        log.update({f"G/latent_{k}": v for k, v in terms.items()})
+        loss, terms = losses.g_loss(nets, x, y_org, y_trg, x_refs=(b["x_ref"], b["x_ref2"]),
+                                    masks=masks, lambdas=lambdas, mask_fn=self.mask_fn)
+        self._update(loss, ["generator"])
+        log.update({f"G/ref_{k}": v for k, v in terms.items()})
+        for name in AVERAGED:
+            update_ema(getattr(nets, name), getattr(self.nets_ema, name), cfg.ema_beta)
+        self.step += 1
+        return log
+
+    def state_dict(self) -> dict:
+        return {
+            "kind": CHECKPOINT_KIND, "config": self.cfg.to_dict(), "step": self.step,
+            "lambda_ds": self.lambda_ds,  # for the record: it is a function of the step
+            "nets": {n: getattr(self.nets, n).state_dict() for n in TRAINED},
+            "nets_ema": {n: getattr(self.nets_ema, n).state_dict() for n in AVERAGED},
+            "optims": {n: opt.state_dict() for n, opt in self.optims.items()},
+        }
+
+    def load_state_dict(self, state: dict, source="checkpoint") -> None:
+        """Restore everything from ``state_dict()``; ValueError if the architecture differs."""
+        saved = state["config"]
+        wrong = [f"{f}: checkpoint {saved.get(f)!r}, config {getattr(self.cfg, f)!r}"
+                 for f in ARCHITECTURE_FIELDS if saved.get(f) != getattr(self.cfg, f)]
+        if wrong:
+            raise ValueError(f"{source} was trained with another architecture: " + "; ".join(wrong))
+        for n in TRAINED:
+            getattr(self.nets, n).load_state_dict(state["nets"][n])
+            self.optims[n].load_state_dict(state["optims"][n])
+        for n in AVERAGED:
+            getattr(self.nets_ema, n).load_state_dict(state["nets_ema"][n])
+        self.step = state["step"]
