@@ -1,0 +1,137 @@
+"""Command line: ``python -m starganlib {data,train,sample,bench} ...`` (``--help`` on each)."""
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+
+def _device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    return name
+
+
+def _add_data(sub) -> None:
+    p = sub.add_parser("data", help="generate toyfaces or download a real dataset")
+    p.add_argument("name", help="toyfaces, afhq, celeba-hq or celeba")
+    p.add_argument("--size", type=int, default=64, help="toyfaces image size, 32..256 (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="toyfaces seed (default 0)")
+    p.add_argument("--root", type=Path, default=None,
+                   help="output folder (default: the course's data/ folder)")
+    p.add_argument("--sha256", default=None, help="expected SHA-256 of a downloaded archive")
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train StarGAN v2 (default) or v1",
+                       description="Train into --out (checkpoints, losses.csv, samples/, "
+                                   "metrics.json). Ctrl-C saves a checkpoint; --resume continues.")
+    p.add_argument("--model", choices=("v2", "v1"), default="v2")
+    p.add_argument("--preset", default="toy",
+                   help="v2: toy (default), afhq, celeba-hq; v1: toy-v1, toy-v1-joint, celeba-paper")
+    p.add_argument("--dataset", help="dataset folder with train/<domain> and val/<domain> (v2)")
+    p.add_argument("--num-domains", type=int, help="number of domain folders (v2)")
+    p.add_argument("--img-size", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--iters", type=int, help="total training iterations")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", type=Path, help="run folder (default runs/<model>-<preset>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (default)")
+    p.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0)")
+
+
+def _add_sample(sub) -> None:
+    p = sub.add_parser("sample", help="latent- and reference-guided grids from a v2 checkpoint")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--src", type=Path, required=True, help="folder of source images per domain")
+    p.add_argument("--ref", type=Path, required=True, help="folder of reference images per domain")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--count", type=int, default=8, help="sources (and references) used")
+    p.add_argument("--device", default="auto")
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="seconds per training iteration and peak memory")
+    p.add_argument("--configs", default="toy,afhq-64", help="comma-separated (toy, afhq-64)")
+    p.add_argument("--iters", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--device", default="auto")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m starganlib", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_data, _add_train, _add_sample, _add_bench):
+        add(sub)
+    return p
+
+
+def cmd_data(args) -> None:
+    if args.name == "toyfaces":
+        from .data.toyfaces import ensure_toyfaces, generate
+        root = generate(args.root, args.size, seed=args.seed) if args.root else \
+            ensure_toyfaces(size=args.size, seed=args.seed)
+    else:
+        from .data.download import fetch_dataset
+        from .paths import data_dir
+        root = fetch_dataset(args.name, args.root or data_dir(), sha256=args.sha256)
+    print(root)
+
+
+def _overrides(args, names: dict) -> dict:
+    return {field: getattr(args, arg) for arg, field in names.items()
+            if getattr(args, arg, None) is not None}
+
+
+def cmd_train(args) -> None:
+    device = _device(args.device)
+    out = args.out or Path("runs") / f"{args.model}-{args.preset}"
+    if args.model == "v2":
+        from .v2.config import preset
+        from .v2.run import train
+        cfg = preset(args.preset, **_overrides(args, {
+            "dataset": "dataset", "num_domains": "num_domains", "img_size": "img_size",
+            "batch_size": "batch_size", "iters": "total_iters", "seed": "seed"}))
+        summary = train(cfg, out, resume=args.resume, device=device, num_workers=args.workers)
+    else:
+        from .v1.config import PRESETS
+        from .v1.train import train
+        if args.preset not in PRESETS:
+            raise ValueError(f"unknown v1 preset {args.preset!r}; choose one of {', '.join(PRESETS)}")
+        cfg = PRESETS[args.preset].replace(**_overrides(args, {
+            "img_size": "image_size", "batch_size": "batch_size", "iters": "num_iters",
+            "seed": "seed"}))
+        summary = train(cfg, out, resume=args.resume, device=device)
+    print(f"run folder: {out}\n{summary}")
+
+
+def cmd_sample(args) -> None:
+    from .v2.sample import sample_folders
+    for path in sample_folders(args.checkpoint, args.src, args.ref, args.out, args.count,
+                               _device(args.device)):
+        print(path)
+
+
+def cmd_bench(args) -> None:
+    from .bench import run
+    run(args.configs.split(","), args.iters, args.warmup, _device(args.device))
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
+    commands = {"data": cmd_data, "train": cmd_train, "sample": cmd_sample, "bench": cmd_bench}
+    try:
+        commands[args.command](args)
+    except KeyboardInterrupt as e:
+        print(f"\n{e}", file=sys.stderr)
+        sys.exit(130)
+    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""A StarGAN v2 training run in one folder: checkpoints, loss log, sample grids and metrics.
+
+    run_dir/config.json                the configuration
+    run_dir/checkpoints/ckpt_*.pt      the last few checkpoints and a ``latest`` pointer
+    run_dir/losses.csv                 every loss term at every step
+    run_dir/samples/{step}_*.png       latent-guided, reference-guided and cycle grids (EMA nets)
+    run_dir/metrics.csv, metrics.json  oracle metrics over training (toyfaces) and the summary
+
+Ctrl-C or SIGTERM saves a checkpoint before stopping; a NaN or Inf loss stops the run at once
+without overwriting the last good checkpoint.
+"""
+import csv
+import json
+import math
+import signal
+import threading
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ..checkpoint import CheckpointManager, load_checkpoint
+from ..data.folders import DomainFolder, TrainBatches, check_splits, to_float
+from ..viz import save_grid
+from .config import V2Config
+from .evaluate import oracle_eval
+from .synthesis import cycle_grid, latent_grid, reference_grid
+from .train import CHECKPOINT_KIND, V2Trainer
+
+
+def dataset_root(cfg: V2Config) -> Path:
+    """The dataset folder of ``cfg`` (toyfaces is generated on first use), checked."""
+    if cfg.dataset == "toyfaces":
+        from ..data.toyfaces import ensure_toyfaces
+        root = ensure_toyfaces(size=cfg.img_size)
+    else:
+        root = Path(cfg.dataset)
+    domains = check_splits(root)
+    if len(domains) != cfg.num_domains:
+        raise ValueError(f"{root} has {len(domains)} domains {domains} but num_domains is "
+                         f"{cfg.num_domains}; set num_domains (--num-domains) to match")
+    return root
+
+
+class CsvLog:
+    """Append rows of numbers to a CSV file whose columns come from the first row."""
+
+    def __init__(self, path: Path, resume_step: int | None = None):
+        self.path = Path(path)
+        if resume_step is None:
+            self.path.unlink(missing_ok=True)
+        elif self.path.exists():  # forget rows logged after the checkpoint we resume from
+            with self.path.open() as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+            self.path.unlink()
+            for row in rows:
+                self.write(row)
+
+    def write(self, row: dict) -> None:
+        new = not self.path.exists()
+        with self.path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+    def rows(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with self.path.open() as f:
+            return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def fixed_inputs(folder: DomainFolder, per_domain: int = 2):
+    """The first ``per_domain`` images of every domain, as float ``(N, 3, S, S)`` and labels."""
+    idx = torch.cat([pool[:per_domain] for pool in folder.by_domain])
+    return to_float(folder.images(idx)), folder.labels[idx]
+
+
+def save_samples(trainer: V2Trainer, folder: DomainFolder, run_dir: Path) -> None:
+    """Latent, reference and cycle grids of the EMA networks for fixed validation images."""
+    device, cfg, nets = trainer.device, trainer.cfg, trainer.nets_ema
+    x, y = (t.to(device) for t in fixed_inputs(folder))
+    z = torch.randn(3, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(device)
+    step, out = trainer.step, run_dir / "samples"
+    n_cols = 1 + cfg.num_domains * len(z)
+    save_grid(latent_grid(nets, x, cfg.num_domains, z), out / f"{step:06d}_latent.png", n_cols)
+    perm = torch.roll(torch.arange(len(x)), shifts=len(x) // cfg.num_domains)
+    save_grid(reference_grid(nets, x, x[perm], y[perm]), out / f"{step:06d}_reference.png", len(x) + 1)
+    save_grid(cycle_grid(nets, x, y, x[perm], y[perm]), out / f"{step:06d}_cycle.png", len(x))
+
+
+def _check_finite(values: dict[str, float], step: int, manager: CheckpointManager) -> None:
+    bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+    if bad:
+        kept = manager.latest()
+        raise FloatingPointError(
+            f"loss {', '.join(f'{k}={v}' for k, v in bad.items())} at step {step}; training "
+            f"stopped. Last good checkpoint kept: {kept or 'none saved yet'}")
+
+
+class StopRequest:
+    """Turns Ctrl-C / SIGTERM into a request honoured between two steps (a second Ctrl-C stops
+    at once), so the checkpoint written on interruption is an exact step boundary."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _start(cfg: V2Config, run_dir: Path, resume: bool, trainer: V2Trainer,
+           manager: CheckpointManager) -> None:
+    """Load the latest checkpoint when resuming; refuse to overwrite an existing run otherwise."""
+    latest = manager.latest()
+    if latest is not None and not resume:
+        raise FileExistsError(f"{run_dir} already holds checkpoints ({latest.name}); pass "
+                              f"--resume to continue that run or choose another --out folder")
+    if latest is not None:
+        trainer.load_state_dict(load_checkpoint(latest, trainer.device, kind=CHECKPOINT_KIND), latest)
+        print(f"resumed from {latest} at step {trainer.step}")
+    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+
+
+def train(cfg: V2Config, run_dir: Path, resume: bool = False, device="cpu", progress=True,
+          num_workers: int = 0) -> dict:
+    """Train StarGAN v2 into ``run_dir``; returns the final summary (also in metrics.json)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    root = dataset_root(cfg)
+    train_folder = DomainFolder(root / "train", cfg.img_size)
+    val_folder = DomainFolder(root / "val", cfg.img_size)
+    trainer = V2Trainer(cfg, device)
+    manager = CheckpointManager(run_dir, cfg.keep)
+    _start(cfg, run_dir, resume, trainer, manager)
+    oracle = None
+    if cfg.dataset == "toyfaces":
+        from ..metrics.oracle import load_oracle
+        oracle = load_oracle(cfg.img_size, device=trainer.device)
+    losses_log = CsvLog(run_dir / "losses.csv", trainer.step if resume else None)
+    metrics_log = CsvLog(run_dir / "metrics.csv", trainer.step if resume else None)
+    batches = TrainBatches(train_folder, cfg.batch_size, cfg.latent_dim, cfg.seed, cfg.randcrop_prob)
+    loader = torch.utils.data.DataLoader(
+        batches, batch_size=None, sampler=range(trainer.step, cfg.total_iters),
+        num_workers=num_workers, pin_memory=trainer.device.type == "cuda")
+    elapsed = metrics_log.rows()[-1]["seconds"] if metrics_log.rows() else 0.0
+    started = time.perf_counter() - elapsed
+    with StopRequest() as stop:
+        for batch in tqdm(loader, initial=trainer.step, total=cfg.total_iters, disable=not progress,
+                          desc="StarGAN v2", dynamic_ncols=True):
+            values = {k: v.item() for k, v in trainer.train_step(batch).items()}
+            _check_finite(values, trainer.step, manager)
+            losses_log.write({"step": trainer.step, "lambda_ds": trainer.lambda_ds, **values})
+            done = trainer.step == cfg.total_iters
+            if trainer.step % cfg.sample_every == 0 or done:
+                save_samples(trainer, val_folder, run_dir)
+            if oracle is not None and (trainer.step % cfg.eval_every == 0 or done):
+                row = oracle_eval(trainer.nets_ema, val_folder, oracle, cfg.latent_dim,
+                                  device=trainer.device)
+                metrics_log.write({"step": trainer.step,
+                                   "seconds": round(time.perf_counter() - started, 1), **row})
+            if trainer.step % cfg.save_every == 0 or done or stop.requested:
+                manager.save(trainer.step, trainer.state_dict())
+            if stop.requested:
+                raise KeyboardInterrupt(f"stopped at step {trainer.step}; saved "
+                                        f"{manager.latest()}; continue with --resume")
+    return write_summary(run_dir, trainer, metrics_log, time.perf_counter() - started)
+
+
+def write_summary(run_dir: Path, trainer: V2Trainer, metrics_log: CsvLog, seconds: float) -> dict:
+    """metrics.json: steps, wall time, and the last oracle metrics (toyfaces)."""
+    rows = metrics_log.rows()
+    summary = {"step": trainer.step, "train_seconds": round(seconds, 1),
+               "final": rows[-1] if rows else {}, "checkpoint": str(CheckpointManager(run_dir).latest())}
+    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
+    return summary
