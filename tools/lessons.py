@@ -1,0 +1,122 @@
+"""Maintain the standard top cells of every lesson and solution notebook, and README's lesson table.
+
+Each notebook in notebooks/ and solutions/ starts with three cells this script owns, recognised
+by their tags (exercises/ get the same cells from tools/exercises.py, which generates them):
+
+* ``colab-badge``  (markdown) an "Open in Colab" badge for this notebook;
+* ``colab-setup``  (code) on Colab: clone and install the course without touching Colab's torch,
+  enable the widget manager; elsewhere it does nothing;
+* ``parameters``   (code) the fast-mode switch, overridable by papermill-style tools.
+
+    python tools/lessons.py          # rewrite the cells and the README table
+    python tools/lessons.py --check  # exit 1 if anything is out of date (used by the tests)
+"""
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REPOSITORY = "stargan-course/stargan-course"  # GitHub owner/name the Colab badges point at
+FOLDERS = ("notebooks", "solutions")
+TABLE_START, TABLE_END = "<!-- lessons:start -->", "<!-- lessons:end -->"
+
+SETUP = f'''# Colab: install the course (Colab's own torch is kept). Elsewhere this cell does nothing.
+import sys
+if "google.colab" in sys.modules:
+    import subprocess
+    subprocess.run(["git", "clone", "-q", "--depth", "1",
+                    "https://github.com/{REPOSITORY}", "/content/stargan-course"], check=False)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/stargan-course"],
+                   check=True)
+    sys.path.insert(0, "/content/stargan-course")
+    from google.colab import output
+    output.enable_custom_widget_manager()'''
+
+PARAMETERS = '''# parameters: FAST=True runs a short version of every long computation (set STARGAN_FAST=1;
+# on automatically in CI). Full mode gives nicer results in a few minutes.
+import os
+FAST = os.environ.get("STARGAN_FAST", "1" if os.environ.get("CI") else "0") == "1"'''
+
+
+def badge(path: Path) -> str:
+    url = f"https://colab.research.google.com/github/{REPOSITORY}/blob/main/{path.as_posix()}"
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+
+
+def cell(kind: str, source: str, tag: str) -> dict:
+    c = {"cell_type": kind, "metadata": {"tags": [tag]}, "source": source.splitlines(keepends=True)}
+    if kind == "code":
+        c.update(execution_count=None, outputs=[])
+    return c
+
+
+def header(path: Path) -> list[dict]:
+    return [cell("markdown", badge(path), "colab-badge"), cell("code", SETUP, "colab-setup"),
+            cell("code", PARAMETERS, "parameters")]
+
+
+def _tags(c: dict) -> set:
+    return set(c.get("metadata", {}).get("tags", []))
+
+
+def with_header(nb: dict, path: Path) -> dict:
+    """The notebook with its owned cells replaced (outputs of kept cells untouched)."""
+    owned = {"colab-badge", "colab-setup", "parameters"}
+    old = {t: c for c in nb["cells"] for t in _tags(c) & owned}
+    new_cells = []
+    for fresh in header(path):
+        tag = _tags(fresh).pop()
+        if tag in old and old[tag]["cell_type"] == "code" and "".join(old[tag]["source"]) == "".join(fresh["source"]):
+            fresh = old[tag]  # unchanged: keep its stored outputs and execution count
+        new_cells.append(fresh)
+    rest = [c for c in nb["cells"] if not (_tags(c) & owned)]
+    return {**nb, "cells": new_cells + rest}
+
+
+def title(nb: dict) -> str:
+    for c in nb["cells"]:
+        if c["cell_type"] == "markdown":
+            for line in "".join(c["source"]).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return "(untitled)"
+
+
+def readme_table(lessons: list[Path]) -> str:
+    rows = ["| Lesson | Open in Colab |", "| --- | --- |"]
+    for path in lessons:
+        nb = json.loads((ROOT / path).read_text())
+        rows.append(f"| [{title(nb)}]({path.as_posix()}) | {badge(path)} |")
+    return "\n".join([TABLE_START, *rows, TABLE_END])
+
+
+def notebooks() -> list[Path]:
+    return sorted(p.relative_to(ROOT) for f in FOLDERS for p in (ROOT / f).glob("*.ipynb"))
+
+
+def main(check: bool) -> int:
+    stale = []
+    for path in notebooks():
+        text = (ROOT / path).read_text()
+        updated = json.dumps(with_header(json.loads(text), path), indent=1, ensure_ascii=False) + "\n"
+        if updated != text:
+            stale.append(str(path))
+            if not check:
+                (ROOT / path).write_text(updated)
+    readme = (ROOT / "README.md").read_text()
+    table = readme_table([p for p in notebooks() if p.parts[0] == "notebooks"])
+    pattern = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.S)
+    new_readme = pattern.sub(lambda m: table, readme)
+    if new_readme != readme:
+        stale.append("README.md")
+        if not check:
+            (ROOT / "README.md").write_text(new_readme)
+    if stale and check:
+        print("out of date (run `python tools/lessons.py`):\n  " + "\n  ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main("--check" in sys.argv[1:]))
