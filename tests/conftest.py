@@ -1,4 +1,9 @@
 """Shared test fixtures: tiny configurations and a tiny domain-folder dataset."""
+import os
+
+# pytest-xdist runs two workers (and their notebook kernels) side by side on small machines:
+# one thread each avoids OpenMP threads stalling one another.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 import pytest
 import torch

@@ -39,6 +39,7 @@ class V2Config:
     weight_decay: float = 1e-4
     ema_beta: float = 0.999
     randcrop_prob: float = 0.5
+    precision: str = "fp32"  # "bf16": bfloat16 autocast for the forward passes (CPU and CUDA)
     seed: int = 777
     # periods (iterations) and bookkeeping
     sample_every: int = 5_000
@@ -55,6 +56,8 @@ class V2Config:
         if self.num_domains < 2:
             raise ValueError(f"num_domains must be >= 2 (translation needs two domains), "
                              f"got {self.num_domains}")
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be >= 2, got {self.batch_size}")
         for name in ("total_iters", "ds_iter", "latent_dim", "style_dim", "mapping_dim",

@@ -95,6 +95,12 @@ class V2Trainer:
     def lambda_ds(self) -> float:
         return lambda_ds_at(self.step, self.cfg)
 
+    def autocast(self):
+        """bfloat16 autocast of the forward passes when ``precision == "bf16"``. Losses and
+        optimiser states stay float32; bf16 keeps float32's exponent range, so no loss scaling."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16,
+                              enabled=self.cfg.precision == "bf16")
+
     def _update(self, loss, names) -> None:
         """Zero every gradient, backpropagate ``loss``, step only the optimisers in ``names``."""
         for opt in self.optims.values():
@@ -110,23 +116,22 @@ class V2Trainer:
         cfg, nets = self.cfg, self.nets
         masks = self.mask_fn(x) if self.mask_fn is not None else None
         lambdas = {"sty": cfg.lambda_sty, "ds": self.lambda_ds, "cyc": cfg.lambda_cyc}
+        d_args = {"masks": masks, "lambda_reg": cfg.lambda_reg}
+        g_args = {"masks": masks, "lambdas": lambdas, "mask_fn": self.mask_fn}
+        substeps = [  # (name, loss, its inputs, the networks it steps)
+            ("D/latent", losses.d_loss, {"z_trg": b["z_trg"], **d_args}, ["discriminator"]),
+            ("D/ref", losses.d_loss, {"x_ref": b["x_ref"], **d_args}, ["discriminator"]),
+            ("G/latent", losses.g_loss, {"z_trgs": (b["z_trg"], b["z_trg2"]), **g_args},
+             ["generator", "mapping_network", "style_encoder"]),
+            ("G/ref", losses.g_loss, {"x_refs": (b["x_ref"], b["x_ref2"]), **g_args},
+             ["generator"]),
+        ]
         log = {}
-        loss, terms = losses.d_loss(nets, x, y_org, y_trg, z_trg=b["z_trg"], masks=masks,
-                                    lambda_reg=cfg.lambda_reg)
-        self._update(loss, ["discriminator"])
-        log.update({f"D/latent_{k}": v for k, v in terms.items()})
-        loss, terms = losses.d_loss(nets, x, y_org, y_trg, x_ref=b["x_ref"], masks=masks,
-                                    lambda_reg=cfg.lambda_reg)
-        self._update(loss, ["discriminator"])
-        log.update({f"D/ref_{k}": v for k, v in terms.items()})
-        loss, terms = losses.g_loss(nets, x, y_org, y_trg, z_trgs=(b["z_trg"], b["z_trg2"]),
-                                    masks=masks, lambdas=lambdas, mask_fn=self.mask_fn)
-        self._update(loss, ["generator", "mapping_network", "style_encoder"])
-        log.update({f"G/latent_{k}": v for k, v in terms.items()})
-        loss, terms = losses.g_loss(nets, x, y_org, y_trg, x_refs=(b["x_ref"], b["x_ref2"]),
-                                    masks=masks, lambdas=lambdas, mask_fn=self.mask_fn)
-        self._update(loss, ["generator"])
-        log.update({f"G/ref_{k}": v for k, v in terms.items()})
+        for name, loss_fn, inputs, stepped in substeps:
+            with self.autocast():
+                loss, terms = loss_fn(nets, x, y_org, y_trg, **inputs)
+            self._update(loss, stepped)
+            log.update({f"{name}_{k}": v for k, v in terms.items()})
         for name in AVERAGED:
             update_ema(getattr(nets, name), getattr(self.nets_ema, name), cfg.ema_beta)
         self.step += 1
