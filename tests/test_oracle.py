@@ -7,7 +7,8 @@ from starganlib.checkpoint import save_checkpoint
 from starganlib.data.folders import to_float
 from starganlib.data.toyfaces import FORMAT_VERSION
 from starganlib.metrics import oracle as oracle_module
-from starganlib.metrics.oracle import (Oracle, attribute_accuracy, factor_report, load_oracle,
+from starganlib.metrics.oracle import (Oracle, attribute_accuracy, content_baselines,
+                                       factor_report, load_oracle,
                                        mirror, oracle_path, render_batch, train_oracle,
                                        translation_metrics)
 
@@ -67,6 +68,11 @@ def test_different_fakes_have_diversity_and_content_error(oracle, faces):
     others = torch.roll(x, 1, dims=0)
     metrics = translation_metrics(oracle, x, torch.stack([x, others]), targets["domain"])
     assert metrics["diversity"] > 0 and metrics["content_error"] > 0.01
+
+
+def test_content_baselines_put_a_perfect_translation_below_unrelated_faces(oracle):
+    scale = content_baselines(oracle, n=60, size=32, seed=3)
+    assert 0 < scale["ideal"] < scale["unrelated"]
 
 
 def test_frechet_distance_per_target_domain(oracle):

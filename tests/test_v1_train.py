@@ -1,5 +1,7 @@
 """StarGAN v1 labels, config and training (starganlib.v1.labels / config / train)."""
 import csv
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -159,6 +161,22 @@ def test_resume_equals_uninterrupted_training(tmp_path, monkeypatch):
         assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2, 3, 4, 5, 6]
     # the resumed run's LR was not reset: it ends at lr0 / num_iters_decay
     assert b.g_optimizer.param_groups[0]["lr"] == pytest.approx(cfg.g_lr / 4)
+
+
+def test_sigint_saves_a_checkpoint_at_the_iteration_boundary(tmp_path, monkeypatch):
+    make_data(tmp_path)
+    cfg = tiny_config(tmp_path, save_every=100)  # no periodic checkpoint before the end
+    step = V1Trainer.train_step
+
+    def interrupted_in_iteration_2(self, sources):
+        if self.step == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives mid-iteration, honoured after it
+        return step(self, sources)
+
+    monkeypatch.setattr(V1Trainer, "train_step", interrupted_in_iteration_2)
+    with pytest.raises(KeyboardInterrupt, match="stopped at iteration 2.*--resume"):
+        train(cfg, tmp_path / "run", progress=False)
+    assert CheckpointManager(tmp_path / "run").latest().name == "ckpt_000002.pt"
 
 
 def test_training_refuses_to_overwrite_a_run(tmp_path):

@@ -11,6 +11,7 @@ can judge translations directly, where FID and LPIPS only approximate:
 The oracle is trained on first use (under a minute on a CPU) and cached in
 ``data_dir()/oracles``.
 """
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -321,3 +322,30 @@ def factor_report(oracle: Oracle, n: int = 600, size: int | None = None, seed: i
     report["glasses_accuracy"] = float(((out["glasses"] > 0) == targets["glasses"].bool()).float().mean())
     report["expression_accuracy"] = accuracy(out["expression"], targets["expression"])
     return report
+
+
+@torch.no_grad()
+def content_baselines(oracle: Oracle, n: int = 300, size: int | None = None,
+                      seed: int = 0) -> dict[str, float]:
+    """The two ends of the ``content_error`` scale, measured on ``n`` fresh renders:
+
+    ``ideal``: a perfect translation, i.e. the same content re-rendered with another domain and
+    a new style (what is left is the oracle's own reading error); ``unrelated``: two independent
+    toyfaces (no content kept at all). A translation's content error sits between the two.
+    """
+    size = size or oracle.img_size
+    rng = np.random.default_rng([seed, HELD_OUT_STREAM])
+    sources = [sample_factors(rng) for _ in range(n)]
+    content = [dataclasses.asdict(f) for f in sources]
+    ideal = [dataclasses.replace(sample_factors(rng, (f.domain + 1 + i % 2) % len(DOMAINS)),
+                                 **{k: content[i][k] for k in CONTENT_FACTORS})
+             for i, f in enumerate(sources)]
+    unrelated = [sample_factors(rng) for _ in range(n)]
+
+    def read(factors):
+        pixels = np.stack([np.asarray(render(f, size)) for f in factors])
+        return predict(oracle, to_float(torch.from_numpy(pixels).permute(0, 3, 1, 2)))["content"]
+
+    src = read(sources)
+    return {"ideal": float((read(ideal) - src).abs().mean()),
+            "unrelated": float((read(unrelated) - src).abs().mean())}

@@ -16,7 +16,9 @@ Differences from the official code, none of which changes its mathematics:
   exactly like an uninterrupted one (the official resume loses the Adam state and the LR);
 * each batch is ``batch_size`` distinct images drawn at random, not an epoch-by-epoch shuffle.
 
-A run folder holds ``config.json``, ``checkpoints/``, ``losses.csv`` and ``samples/{step}.png``.
+A run folder holds ``config.json``, ``checkpoints/``, ``losses.csv``, ``samples/{step}.png`` and
+``metrics.json`` (with the oracle's per-attribute report on toyfaces). Ctrl-C or SIGTERM saves a
+checkpoint at the next iteration boundary and stops; ``resume=True`` continues.
 """
 import csv
 import json
@@ -32,6 +34,7 @@ from tqdm.auto import tqdm
 from ..checkpoint import CheckpointManager, load_checkpoint
 from ..data.celeba import AttributeDataset
 from ..data.folders import step_generator
+from ..interrupt import StopRequest
 from ..viz import to_unit
 from . import losses
 from .config import TOYFACES, V1Config
@@ -272,7 +275,8 @@ def append_row(path: Path, row: dict) -> None:
 
 def train(cfg: V1Config, run_dir: Path, resume: bool = False, device="cpu",
           progress=True) -> dict:
-    """Train StarGAN v1 into ``run_dir``; returns ``{step, train_seconds, losses, checkpoint}``.
+    """Train StarGAN v1 into ``run_dir``; returns ``{step, train_seconds, losses, checkpoint}``
+    and, on toyfaces, ``oracle`` (see ``oracle_report``); the same is written to metrics.json.
 
     ``resume=True`` continues from the newest checkpoint of ``run_dir``; without it, a folder that
     already holds checkpoints is refused (FileExistsError).
@@ -297,20 +301,32 @@ def train(cfg: V1Config, run_dir: Path, resume: bool = False, device="cpu",
         append_row(losses_csv, row)
     x_fixed, label_fixed = (t.to(trainer.device) for t in sample_batch(test, cfg.batch_size))
     started = time.perf_counter()
-    for _ in tqdm(range(trainer.step, cfg.num_iters), initial=trainer.step, total=cfg.num_iters,
-                  desc="StarGAN v1", disable=not progress, dynamic_ncols=True):
-        values = trainer.train_step(sources)
-        step, done = trainer.step, trainer.step == cfg.num_iters
-        if step % cfg.log_every == 0 or done:
-            row = {"step": step, **values}
-            trainer.history.append(row)
-            append_row(losses_csv, row)
-        if step % cfg.sample_every == 0 or done:
-            save_samples(trainer.G, x_fixed, label_fixed, cfg, run_dir / "samples" / f"{step:06d}.png")
-        if step % cfg.save_every == 0 or done:
-            manager.save(step, trainer.state_dict())
-    return {"step": trainer.step, "train_seconds": round(time.perf_counter() - started, 1),
-            "losses": dict(trainer.latest), "checkpoint": str(manager.latest())}
+    with StopRequest() as stop:
+        for _ in tqdm(range(trainer.step, cfg.num_iters), initial=trainer.step,
+                      total=cfg.num_iters, desc="StarGAN v1", disable=not progress,
+                      dynamic_ncols=True):
+            values = trainer.train_step(sources)
+            step, done = trainer.step, trainer.step == cfg.num_iters
+            if step % cfg.log_every == 0 or done:
+                row = {"step": step, **values}
+                trainer.history.append(row)
+                append_row(losses_csv, row)
+            if step % cfg.sample_every == 0 or done:
+                save_samples(trainer.G, x_fixed, label_fixed, cfg,
+                             run_dir / "samples" / f"{step:06d}.png")
+            if step % cfg.save_every == 0 or done or stop.requested:
+                manager.save(step, trainer.state_dict())
+            if stop.requested:
+                raise KeyboardInterrupt(f"stopped at iteration {step}; saved {manager.latest()}; "
+                                        f"continue with --resume")
+    summary = {"step": trainer.step, "train_seconds": round(time.perf_counter() - started, 1),
+               "losses": dict(trainer.latest), "checkpoint": str(manager.latest())}
+    if cfg.image_root == TOYFACES:
+        from ..metrics.oracle import load_oracle
+        oracle = load_oracle(cfg.image_size, device=trainer.device)
+        summary["oracle"] = oracle_report(trainer.G.eval(), oracle, test, cfg)
+    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
+    return summary
 
 
 def load_generator(checkpoint_path, device="cpu") -> tuple[Generator, V1Config]:

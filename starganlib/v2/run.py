@@ -12,8 +12,6 @@ without overwriting the last good checkpoint.
 import csv
 import json
 import math
-import signal
-import threading
 import time
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ..checkpoint import CheckpointManager, load_checkpoint
 from ..data.folders import DomainFolder, TrainBatches, check_splits, to_float
+from ..interrupt import StopRequest
 from ..viz import save_grid
 from .config import V2Config
 from .evaluate import oracle_eval
@@ -100,30 +99,6 @@ def _check_finite(values: dict[str, float], step: int, manager: CheckpointManage
             f"stopped. Last good checkpoint kept: {kept or 'none saved yet'}")
 
 
-class StopRequest:
-    """Turns Ctrl-C / SIGTERM into a request honoured between two steps (a second Ctrl-C stops
-    at once), so the checkpoint written on interruption is an exact step boundary."""
-
-    def __init__(self):
-        self.requested = False
-        self._previous = {}
-
-    def _handle(self, signum, frame):
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
 def _start(cfg: V2Config, run_dir: Path, resume: bool, trainer: V2Trainer,
            manager: CheckpointManager) -> None:
     """Load the latest checkpoint when resuming; refuse to overwrite an existing run otherwise."""
@@ -179,13 +154,18 @@ def train(cfg: V2Config, run_dir: Path, resume: bool = False, device="cpu", prog
             if stop.requested:
                 raise KeyboardInterrupt(f"stopped at step {trainer.step}; saved "
                                         f"{manager.latest()}; continue with --resume")
-    return write_summary(run_dir, trainer, metrics_log, time.perf_counter() - started)
+    return write_summary(run_dir, trainer, metrics_log, time.perf_counter() - started, oracle)
 
 
-def write_summary(run_dir: Path, trainer: V2Trainer, metrics_log: CsvLog, seconds: float) -> dict:
-    """metrics.json: steps, wall time, and the last oracle metrics (toyfaces)."""
+def write_summary(run_dir: Path, trainer: V2Trainer, metrics_log: CsvLog, seconds: float,
+                  oracle=None) -> dict:
+    """metrics.json: steps, wall time, and on toyfaces the last oracle metrics with the scale of
+    the content error (a perfect translation vs unrelated faces)."""
     rows = metrics_log.rows()
     summary = {"step": trainer.step, "train_seconds": round(seconds, 1),
                "final": rows[-1] if rows else {}, "checkpoint": str(CheckpointManager(run_dir).latest())}
+    if oracle is not None:
+        from ..metrics.oracle import content_baselines
+        summary["content_error_scale"] = content_baselines(oracle)
     (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
     return summary
