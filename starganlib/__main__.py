@@ -41,6 +41,8 @@ def _add_train(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (default)")
     p.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0)")
+    p.add_argument("--skip-bad-images", action="store_true", default=None,
+                   help="leave unreadable images out with a warning instead of stopping (v2)")
 
 
 def _add_sample(sub) -> None:
@@ -94,7 +96,8 @@ def cmd_train(args) -> None:
         from .v2.run import train
         cfg = preset(args.preset, **_overrides(args, {
             "dataset": "dataset", "num_domains": "num_domains", "img_size": "img_size",
-            "batch_size": "batch_size", "iters": "total_iters", "seed": "seed"}))
+            "batch_size": "batch_size", "iters": "total_iters", "seed": "seed",
+            "skip_bad_images": "skip_bad_images"}))
         summary = train(cfg, out, resume=args.resume, device=device, num_workers=args.workers)
     else:
         from .v1.config import PRESETS

@@ -62,6 +62,19 @@ def test_corrupt_image_names_the_file(tmp_path):
         load_image(cut, 16)
 
 
+def test_bad_images_stop_training_data_unless_skipping_is_asked(tmp_path):
+    write_domain_folder(tmp_path, per_domain=3)
+    train = tmp_path / "train"
+    bad = train / "a" / "zz_truncated.png"
+    bad.write_bytes((train / "a" / "0.png").read_bytes()[:40])
+    with pytest.raises(ValueError, match="zz_truncated.png"):
+        DomainFolder(train, 16)
+    with pytest.warns(UserWarning, match=r"skipped 1 unreadable image\(s\) of 4: .*zz_truncated.png"):
+        folder = DomainFolder(train, 16, skip_bad=True)
+    assert len(folder) == 6 and bad not in folder.files
+    assert bad.exists()  # the user's file is reported, never deleted
+
+
 @pytest.mark.parametrize("mode", ["L", "RGBA", "P", "I;16"])
 def test_non_rgb_images_are_converted(tmp_path, mode):
     path = tmp_path / "img.png"

@@ -7,6 +7,7 @@ generator seeded with (seed, t). A run resumed at step t therefore sees exactly 
 uninterrupted run would, and DataLoader workers can build batches in any order.
 """
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -48,14 +49,32 @@ def load_image(path: Path, size: int) -> torch.Tensor:
     return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
+def _readable(files: list[Path], size: int) -> list[Path]:
+    """The files of ``files`` that decode, with a warning naming those that do not."""
+    good, bad = [], []
+    for f in files:
+        try:
+            load_image(f, size)
+            good.append(f)
+        except ValueError:
+            bad.append(f)
+    if bad:
+        names = ", ".join(str(f) for f in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        warnings.warn(f"skipped {len(bad)} unreadable image(s) of {len(files)}: {names}")
+    return good
+
+
 class DomainFolder:
     """The images of one split (``root/<split>``): file paths, labels, and loaded pixels.
 
     ``images(indices)`` returns ``(N, 3, S, S)`` uint8. Splits that fit in memory are decoded
-    once (``preload``); larger ones are read from disk on demand.
+    once (``preload``); larger ones are read from disk on demand. An unreadable image is an
+    error naming the file, unless ``skip_bad``: then every file is decoded once here, and the
+    unreadable ones are left out with a warning that counts and names them.
     """
 
-    def __init__(self, split_dir: Path, img_size: int, preload: bool | None = None):
+    def __init__(self, split_dir: Path, img_size: int, preload: bool | None = None,
+                 skip_bad: bool = False):
         self.root = Path(split_dir)
         self.img_size = img_size
         self.domains = list_domains(self.root)
@@ -63,8 +82,11 @@ class DomainFolder:
         for y, domain in enumerate(self.domains):
             files = sorted(p for p in (self.root / domain).rglob("*")
                            if p.suffix.lower() in IMAGE_EXTENSIONS)
+            if skip_bad:
+                files = _readable(files, img_size)
             if not files:
-                raise ValueError(f"{self.root / domain} contains no .png/.jpg/.jpeg images")
+                raise ValueError(f"{self.root / domain} contains no {'readable ' if skip_bad else ''}"
+                                 f".png/.jpg/.jpeg images")
             self.files += files
             labels += [y] * len(files)
         self.labels = torch.tensor(labels)

@@ -15,6 +15,7 @@ class V2Config:
     dataset: str = "toyfaces"
     img_size: int = 256
     num_domains: int = 2
+    skip_bad_images: bool = False  # True: leave unreadable images out (with a warning), not stop
     # architecture
     latent_dim: int = 16
     style_dim: int = 64
