@@ -79,7 +79,7 @@ class V2Config:
 PRESETS: dict[str, V2Config] = {
     "afhq": V2Config(dataset="data/afhq", num_domains=3, w_hpf=0.0, lambda_ds=2.0),
     "celeba-hq": V2Config(dataset="data/celeba_hq", num_domains=2, w_hpf=1.0),
-    # toyfaces on a CPU (about 15 minutes on 2 cores). Deviations from the paper, chosen by
+    # toyfaces on a CPU (about 18 minutes on 2 cores). Deviations from the paper, chosen by
     # measuring oracle metrics against wall-clock time: narrow nets (16 -> 64 channels, 2 down
     # blocks at 32 px); lr 5e-4 (paper 1e-4) and f_lr 5e-5 so that 3,000 iterations suffice;
     # lambda_cyc 10 (paper 1): with few iterations G otherwise ignores the source and draws a
