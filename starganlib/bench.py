@@ -2,6 +2,8 @@
 
 Each configuration runs in its own subprocess so that its peak memory is its own. Batches are
 random tensors of the right shapes: the benchmark measures the training step, not the disk.
+A ``-bf16`` configuration is its fp32 twin with bfloat16 autocast; the table gives its speed-up.
+StarGAN v1 steps G every ``n_critic`` iterations, so its iterations are timed in whole cycles.
 """
 import json
 import resource
@@ -12,16 +14,23 @@ import time
 
 import torch
 
-from .v2.config import preset
+from .v1.config import preset as v1_preset
+from .v1.train import LabelSource, V1Trainer
+from .v2.config import preset as v2_preset
 from .v2.train import V2Trainer
 
-CONFIGS = {
-    "toy": lambda: preset("toy"),
-    "afhq-64": lambda: preset("afhq", img_size=64),
+CONFIGS = {  # name -> (model, config)
+    "toy": lambda: ("v2", v2_preset("toy")),
+    "toy-bf16": lambda: ("v2", v2_preset("toy", precision="bf16")),
+    "afhq-64": lambda: ("v2", v2_preset("afhq", img_size=64)),
+    "afhq-64-bf16": lambda: ("v2", v2_preset("afhq", img_size=64, precision="bf16")),
+    "toy-v1": lambda: ("v1", v1_preset("toy-v1")),
+    "v1-64": lambda: ("v1", v1_preset("celeba-paper", image_size=64, batch_size=8)),
 }
 
 
 def random_batch(cfg, gen: torch.Generator) -> dict:
+    """A StarGAN v2 training batch of random images, labels and latent codes."""
     n, s = cfg.batch_size, cfg.img_size
 
     def images():
@@ -35,45 +44,78 @@ def random_batch(cfg, gen: torch.Generator) -> dict:
             "z_trg2": torch.randn(n, cfg.latent_dim, generator=gen)}
 
 
+class RandomAttributes:
+    """Stands in for an AttributeDataset: random images and attribute labels."""
+
+    def __init__(self, cfg):
+        self.size, self.k = cfg.image_size, len(cfg.selected_attrs)
+
+    def random_batch(self, n: int, gen: torch.Generator):
+        x = torch.rand(n, 3, self.size, self.size, generator=gen) * 2 - 1
+        return x, torch.randint(2, (n, self.k), generator=gen).float()
+
+
+def steps(model: str, cfg, device: str):
+    """``(step, iterations per timed unit)``: one call of ``step()`` trains that many iterations."""
+    if model == "v2":
+        trainer, gen = V2Trainer(cfg, device), torch.Generator().manual_seed(0)
+        return (lambda: trainer.train_step(random_batch(cfg, gen))), 1, trainer.device
+    trainer = V1Trainer(cfg, device)
+    sources = [LabelSource(RandomAttributes(cfg), True, slice(None), None, "")]
+
+    def cycle():
+        for _ in range(cfg.n_critic):
+            trainer.train_step(sources)
+    return cycle, cfg.n_critic, trainer.device
+
+
 def measure(name: str, iters: int, warmup: int, device: str) -> dict:
-    """Time ``iters`` training iterations of configuration ``name`` after ``warmup`` ones."""
-    cfg = CONFIGS[name]()
-    trainer = V2Trainer(cfg, device)
-    gen = torch.Generator().manual_seed(0)
+    """Time ``iters`` units (v2: iterations; v1: n_critic cycles) of ``name`` after ``warmup``."""
+    model, cfg = CONFIGS[name]()
+    step, per_unit, dev = steps(model, cfg, device)
     times = []
     for i in range(warmup + iters):
-        batch = random_batch(cfg, gen)
         start = time.perf_counter()
-        trainer.train_step(batch)
-        if trainer.device.type == "cuda":
+        step()
+        if dev.type == "cuda":
             torch.cuda.synchronize()
         if i >= warmup:
-            times.append(time.perf_counter() - start)
-    if trainer.device.type == "cuda":
+            times.append((time.perf_counter() - start) / per_unit)
+    if dev.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return {"config": name, "img_size": cfg.img_size, "batch": cfg.batch_size,
+    size = cfg.img_size if model == "v2" else cfg.image_size
+    return {"config": name, "img_size": size, "batch": cfg.batch_size,
             "sec_per_iter": statistics.median(times), "min": min(times), "max": max(times),
             "peak_mb": round(peak_mb), "threads": torch.get_num_threads(), "device": device}
 
 
+def speedup(row: dict, rows: dict) -> str:
+    """``x1.23`` for a ``-bf16`` row whose fp32 twin was measured in the same run."""
+    twin = rows.get(row["config"].removesuffix("-bf16"))
+    if not row["config"].endswith("-bf16") or twin is None:
+        return ""
+    return f"x{twin['sec_per_iter'] / row['sec_per_iter']:.2f}"
+
+
 def run(names: list[str], iters: int, warmup: int, device: str) -> list[dict]:
     """Benchmark each configuration in a fresh subprocess; print a table; return the rows."""
-    rows = []
+    rows = {}
     for name in names:
         if name not in CONFIGS:
             raise ValueError(f"unknown benchmark config {name!r}; choose from {', '.join(CONFIGS)}")
         out = subprocess.run(
             [sys.executable, "-m", "starganlib.bench", name, str(iters), str(warmup), device],
             check=True, capture_output=True, text=True).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
-    print(f"{'config':<10} {'px':>4} {'batch':>5} {'s/iter':>8} {'min':>7} {'max':>7} "
-          f"{'peak MB':>8} {'threads':>7}")
-    for r in rows:
-        print(f"{r['config']:<10} {r['img_size']:>4} {r['batch']:>5} {r['sec_per_iter']:>8.3f} "
-              f"{r['min']:>7.3f} {r['max']:>7.3f} {r['peak_mb']:>8} {r['threads']:>7}")
-    return rows
+        rows[name] = json.loads(out.strip().splitlines()[-1])
+    print(f"{'config':<13} {'px':>4} {'batch':>5} {'s/iter':>8} {'min':>7} {'max':>7} "
+          f"{'peak MB':>8} {'threads':>7} {'vs fp32':>7}")
+    for r in rows.values():
+        print(f"{r['config']:<13} {r['img_size']:>4} {r['batch']:>5} {r['sec_per_iter']:>8.3f} "
+              f"{r['min']:>7.3f} {r['max']:>7.3f} {r['peak_mb']:>8} {r['threads']:>7} "
+              f"{speedup(r, rows):>7}")
+    return list(rows.values())
 
 
 if __name__ == "__main__":  # one configuration, as a child of ``run``
