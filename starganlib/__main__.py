@@ -52,6 +52,9 @@ def _add_sample(sub) -> None:
     p.add_argument("--ref", type=Path, required=True, help="folder of reference images per domain")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--count", type=int, default=8, help="sources (and references) used")
+    p.add_argument("--official", metavar="PRESET", choices=("afhq",),
+                   help="the checkpoint is an official 100000_nets_ema.ckpt of this preset "
+                        "(celeba-hq needs the FAN face masks, which are not bundled)")
     p.add_argument("--device", default="auto")
 
 
@@ -115,7 +118,7 @@ def cmd_train(args) -> None:
 def cmd_sample(args) -> None:
     from .v2.sample import sample_folders
     for path in sample_folders(args.checkpoint, args.src, args.ref, args.out, args.count,
-                               _device(args.device)):
+                               _device(args.device), official=args.official):
         print(path)
 
 

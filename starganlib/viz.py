@@ -1,8 +1,9 @@
-"""Pictures: image grids (saved or shown) and loss curves."""
+"""Pictures: image grids (saved or shown) and animations."""
 from pathlib import Path
 
 import torch
 import torchvision.utils as vutils
+from PIL import Image
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
@@ -35,3 +36,16 @@ def show_grid(images: torch.Tensor, nrow: int, title: str | None = None, ax=None
     if title:
         ax.set_title(title)
     return ax
+
+
+def save_gif(frames: torch.Tensor, path: Path, fps: int = 8, nrow: int | None = None) -> Path:
+    """An animated GIF, looping forth and back, of frames ``(T, N, 3, H, W)`` in [-1, 1]; each
+    frame shows its N images as a grid with ``nrow`` per row (default: one row)."""
+    pictures = [Image.fromarray(grid(frame, nrow or frame.size(0)).mul(255).round().byte()
+                                .permute(1, 2, 0).numpy()) for frame in frames]
+    pictures += pictures[-2:0:-1]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=round(1000 / fps),
+                     loop=0)
+    return path

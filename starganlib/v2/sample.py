@@ -30,9 +30,16 @@ def _first_per_domain(folder: DomainFolder, count: int):
 
 
 def sample_folders(checkpoint: Path, src_dir: Path, ref_dir: Path, out_dir: Path, count: int = 8,
-                   device="cpu", seed: int = 0) -> list[Path]:
-    """Write ``reference.png`` (official layout) and ``latent.png`` for folders of domains."""
-    nets, cfg = load_ema_nets(checkpoint, device)
+                   device="cpu", seed: int = 0, official: str | None = None) -> list[Path]:
+    """Write ``reference.png`` (official layout) and ``latent.png`` for folders of domains.
+
+    ``official``: the checkpoint is an official ``nets_ema`` file of that preset (``afhq``).
+    """
+    if official is not None:
+        from .official import load_official
+        nets, cfg = load_official(checkpoint, official, device)
+    else:
+        nets, cfg = load_ema_nets(checkpoint, device)
     src, ref = DomainFolder(src_dir, cfg.img_size), DomainFolder(ref_dir, cfg.img_size)
     for folder in (src, ref):
         if len(folder.domains) != cfg.num_domains:

@@ -3,6 +3,7 @@
 Latent-guided:    s = F(z, y_trg) with z ~ N(0, I);  output G(x, s).
 Reference-guided: s = E(x_ref, y_ref);               output G(x, s).
 Truncation psi:   s = s_avg + psi * (s - s_avg), s_avg the mean style of the domain.
+Interpolation:    s(w) = (1 - w) s_1 + w s_2 between two codes, one frame per w.
 """
 import torch
 
@@ -74,3 +75,17 @@ def cycle_grid(nets, x_src, y_src, x_ref, y_ref) -> torch.Tensor:
     x_fake = translate_reference(nets, x_src, x_ref, y_ref)
     x_rec = nets.generator(x_fake, nets.style_encoder(x_src, y_src))
     return torch.cat([x_src, x_ref, x_fake, x_rec])
+
+
+@torch.no_grad()
+def interpolate_styles(nets, x_src, s_start, s_end, steps: int = 16, masks=None) -> torch.Tensor:
+    """Translate ``x_src`` ``(N,3,H,W)`` with styles moving linearly from ``s_start`` to ``s_end``
+    (each ``(N, style_dim)``, e.g. ``F(z1, y)`` and ``F(z2, y)``, or ``E(x_ref1, y)`` and
+    ``E(x_ref2, y)``). Returns frames ``(steps, N, 3, H, W)``: the first is ``G(x, s_start)``,
+    the last ``G(x, s_end)``."""
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2 (both ends are frames), got {steps}")
+    weights = torch.linspace(0, 1, steps).tolist()
+    return torch.stack([nets.generator(x_src, torch.lerp(s_start, s_end, w), masks=masks)
+                        for w in weights])
+
