@@ -1,4 +1,4 @@
-"""Command line: ``python -m starganlib {data,train,sample,bench} ...`` (``--help`` on each)."""
+"""Command line: ``python -m starganlib {data,train,sample,eval,bench} ...`` (``--help`` on each)."""
 import argparse
 import sys
 from pathlib import Path
@@ -58,6 +58,18 @@ def _add_sample(sub) -> None:
     p.add_argument("--device", default="auto")
 
 
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="the official protocol: FID and diversity for every pair of "
+                                    "domains, latent- and reference-guided (+ oracle on toyfaces)")
+    p.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint of our training")
+    p.add_argument("--dataset", type=Path,
+                   help="folder with train/ and val/ (default: the checkpoint's dataset)")
+    p.add_argument("--num-outs", type=int, default=10, help="outputs per source image (official 10)")
+    p.add_argument("--batch-size", type=int, default=32, help="source images per batch")
+    p.add_argument("--out", type=Path, help="folder for eval.json (default: next to the checkpoint)")
+    p.add_argument("--device", default="auto")
+
+
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="seconds per training iteration and peak memory")
     p.add_argument("--configs", default="toy,toy-bf16,toy-v1,afhq-64,v1-64",
@@ -70,7 +82,7 @@ def _add_bench(sub) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m starganlib", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_data, _add_train, _add_sample, _add_bench):
+    for add in (_add_data, _add_train, _add_sample, _add_eval, _add_bench):
         add(sub)
     return p
 
@@ -122,6 +134,29 @@ def cmd_sample(args) -> None:
         print(path)
 
 
+def cmd_eval(args) -> None:
+    import json
+    from .v2.eval_protocol import evaluate, format_table, official_judges
+    from .v2.run import dataset_root
+    from .v2.sample import load_ema_nets
+    device = _device(args.device)
+    nets, cfg = load_ema_nets(args.checkpoint, device)
+    if args.dataset is not None:
+        cfg = cfg.replace(dataset=str(args.dataset))
+    root = dataset_root(cfg)
+    oracle = None
+    if cfg.dataset == "toyfaces":
+        from .metrics.oracle import load_oracle
+        oracle = load_oracle(cfg.img_size, device=device)
+    report = evaluate(nets, cfg, root, official_judges(device, oracle), args.num_outs,
+                      args.batch_size, device=device)
+    out = args.out or args.checkpoint.parent.parent / "eval"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "eval.json").write_text(json.dumps(report, indent=2))
+    print(format_table(report))
+    print(f"written: {out / 'eval.json'}")
+
+
 def cmd_bench(args) -> None:
     from .bench import run
     run(args.configs.split(","), args.iters, args.warmup, _device(args.device))
@@ -129,7 +164,8 @@ def cmd_bench(args) -> None:
 
 def main(argv=None) -> None:
     args = parser().parse_args(argv)
-    commands = {"data": cmd_data, "train": cmd_train, "sample": cmd_sample, "bench": cmd_bench}
+    commands = {"data": cmd_data, "train": cmd_train, "sample": cmd_sample, "eval": cmd_eval,
+                "bench": cmd_bench}
     try:
         commands[args.command](args)
     except KeyboardInterrupt as e:

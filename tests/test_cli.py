@@ -15,7 +15,7 @@ def run_cli(*args):
 
 def test_help_lists_the_commands():
     out = run_cli("--help").stdout
-    for command in ("data", "train", "sample", "bench"):
+    for command in ("data", "train", "sample", "eval", "bench"):
         assert command in out
     assert "--resume" in run_cli("train", "--help").stdout
 

@@ -218,6 +218,13 @@ def _mean_pairwise_distance(style: torch.Tensor) -> float:
     return float(distances.sum(dim=(1, 2)).mean() / (r * (r - 1)))
 
 
+@torch.no_grad()
+def style_diversity(oracle: Oracle, outputs: torch.Tensor) -> float:
+    """The ``diversity`` of ``translation_metrics`` alone, for outputs ``(R, N, 3, H, W)``."""
+    r, n = outputs.shape[:2]
+    return _mean_pairwise_distance(predict(oracle, outputs.flatten(0, 1))["style"].view(r, n, -1))
+
+
 def _frechet(fake_features: torch.Tensor, y_trg: torch.Tensor, oracle, real_target) -> float:
     """Frechet distance of oracle features, per target domain when ``real_target`` is a dict."""
     if not isinstance(real_target, dict):
