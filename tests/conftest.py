@@ -14,6 +14,19 @@ from starganlib.v2.config import V2Config
 torch.set_num_threads(1)
 
 
+def pytest_configure(config):
+    """Before the lessons run in fast mode (CI), prepare once what several of them share (the
+    oracle and the cached toy models: about two minutes on a fresh checkout), so that no lesson
+    pays for it. Only the main process does it (pytest-xdist workers find it made)."""
+    lessons = any("notebooks" in str(a) for a in (config.args or config.getini("testpaths")))
+    fast = os.environ.get("STARGAN_FAST", "1" if os.environ.get("CI") else "0") == "1"
+    if lessons and fast and not hasattr(config, "workerinput"):
+        from starganlib.course import prepare_lessons
+        torch.set_num_threads(os.cpu_count() or 1)  # no test runs in this process
+        prepare_lessons(fast=True)
+        torch.set_num_threads(1)
+
+
 def tiny_v2_config(**overrides) -> V2Config:
     """A StarGAN v2 small enough for a unit test (16 px, widths 8..16)."""
     base = dict(dataset="unused", img_size=16, num_domains=2, latent_dim=4, style_dim=8,

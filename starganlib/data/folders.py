@@ -158,8 +158,8 @@ class TrainBatches(torch.utils.data.Dataset):
 
     Returns a dict: ``x_src (N,3,S,S)``, ``y_src (N,)``, ``x_ref, x_ref2 (N,3,S,S)`` two images
     of domain ``y_ref (N,)``, and ``z_trg, z_trg2 (N, latent_dim)`` ~ N(0, I). Domains are drawn
-    uniformly (the official balanced sampler), images uniformly within the domain. With
-    ``world > 1`` each rank draws its own share of the global batch.
+    uniformly (the official balanced sampler), images uniformly within the domain. Each process
+    ``rank`` (under torchrun) draws its own batch from its own random stream.
     """
 
     def __init__(self, folder: DomainFolder, batch_size: int, latent_dim: int, seed: int,

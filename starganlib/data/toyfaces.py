@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 from tqdm.auto import tqdm
 
-from ..paths import data_dir
+from ..paths import data_dir, data_lock
 from .celeba import write_attributes
 
 DOMAINS = ("cat", "dog", "wild")
@@ -470,7 +470,8 @@ def ensure_toyfaces(size: int = 64, seed: int = 0, **counts) -> Path:
     """The toyfaces dataset in ``data_dir()``, generated on first use (``counts``:
     ``train_per_domain``, ``val_per_domain``, as in ``generate``)."""
     name = f"toyfaces-{size}" if seed == 0 else f"toyfaces-{size}-seed{seed}"
-    return generate(data_dir() / name, size=size, seed=seed, **counts)
+    with data_lock(name):
+        return generate(data_dir() / name, size=size, seed=seed, **counts)
 
 
 def load_factors(root: Path, split: str) -> list[dict]:

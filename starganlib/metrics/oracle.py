@@ -26,7 +26,7 @@ from ..data.folders import to_float
 from ..data.toyfaces import (ATTRIBUTES, CONTENT_FACTORS, DOMAINS, EXPRESSION_LABELS, EXPRESSIONS,
                              FORMAT_VERSION, FUR_FAMILIES, MARKINGS, STYLE_DIM, render,
                              sample_factors)
-from ..paths import data_dir
+from ..paths import data_dir, data_lock
 from .fid import frechet_distance_of
 
 CHECKPOINT_KIND = "toyfaces-oracle"
@@ -187,15 +187,16 @@ def load_oracle(img_size: int = 64, device="cpu", seed: int = 0) -> Oracle:
     cache made for another version of the toyfaces pictures is replaced.
     """
     path = oracle_path(img_size, seed)
-    state = load_checkpoint(path, kind=CHECKPOINT_KIND) if path.is_file() else None
-    if state is not None and state["toyfaces_version"] == FORMAT_VERSION:
-        oracle = Oracle(state["img_size"])
-        oracle.load_state_dict(state["state_dict"])
-    else:
-        oracle = train_oracle(img_size, seed=seed, device=device)
-        save_checkpoint(path, {"kind": CHECKPOINT_KIND, "toyfaces_version": FORMAT_VERSION,
-                               "img_size": oracle.img_size,
-                               "state_dict": {k: v.cpu() for k, v in oracle.state_dict().items()}})
+    with data_lock(path.name):
+        state = load_checkpoint(path, kind=CHECKPOINT_KIND) if path.is_file() else None
+        if state is not None and state["toyfaces_version"] == FORMAT_VERSION:
+            oracle = Oracle(state["img_size"])
+            oracle.load_state_dict(state["state_dict"])
+        else:
+            oracle = train_oracle(img_size, seed=seed, device=device)
+            save_checkpoint(path, {"kind": CHECKPOINT_KIND, "toyfaces_version": FORMAT_VERSION,
+                                   "img_size": oracle.img_size,
+                                   "state_dict": {k: v.cpu() for k, v in oracle.state_dict().items()}})
     return oracle.to(device).eval().requires_grad_(False)
 
 

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ..checkpoint import CheckpointManager, load_checkpoint
 from ..data.folders import DomainFolder, TrainBatches, check_splits, to_float
+from ..distributed import World, close, init_from_env
 from ..interrupt import StopRequest
 from ..viz import save_grid
 from .config import V2Config
@@ -108,53 +109,89 @@ def _start(cfg: V2Config, run_dir: Path, resume: bool, trainer: V2Trainer,
                               f"--resume to continue that run or choose another --out folder")
     if latest is not None:
         trainer.load_state_dict(load_checkpoint(latest, trainer.device, kind=CHECKPOINT_KIND), latest)
-        print(f"resumed from {latest} at step {trainer.step}")
-    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        if trainer.world.is_main:
+            print(f"resumed from {latest} at step {trainer.step}")
+    if trainer.world.is_main:
+        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
 
 def train(cfg: V2Config, run_dir: Path, resume: bool = False, device="cpu", progress=True,
           num_workers: int = 0) -> dict:
-    """Train StarGAN v2 into ``run_dir``; returns the final summary (also in metrics.json)."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    """Train StarGAN v2 into ``run_dir``; returns the final summary (also in metrics.json).
+
+    Under ``torchrun`` every process runs this function: each draws its own batches and the
+    gradients are averaged (``starganlib.distributed``); rank 0 alone writes into ``run_dir``.
+    """
+    world = init_from_env(device)
+    try:
+        return _train(cfg, Path(run_dir), resume, world, progress, num_workers,
+                      world.device(device))
+    finally:
+        close(world)
+
+
+def _train(cfg: V2Config, run_dir: Path, resume: bool, world: World, progress: bool,
+           num_workers: int, device: torch.device) -> dict:
+    main = world.is_main
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    if main:
+        dataset_root(cfg)  # generates toyfaces on first use, before the other ranks read it
+    world.barrier()
     root = dataset_root(cfg)
     train_folder = DomainFolder(root / "train", cfg.img_size, skip_bad=cfg.skip_bad_images)
     val_folder = DomainFolder(root / "val", cfg.img_size, skip_bad=cfg.skip_bad_images)
-    trainer = V2Trainer(cfg, device)
+    trainer = V2Trainer(cfg, device, world=world)
     manager = CheckpointManager(run_dir, cfg.keep)
     _start(cfg, run_dir, resume, trainer, manager)
     oracle = None
-    if cfg.dataset == "toyfaces":
+    if cfg.dataset == "toyfaces" and main:
         from ..metrics.oracle import load_oracle
         oracle = load_oracle(cfg.img_size, device=trainer.device)
-    losses_log = CsvLog(run_dir / "losses.csv", trainer.step if resume else None)
-    metrics_log = CsvLog(run_dir / "metrics.csv", trainer.step if resume else None)
-    batches = TrainBatches(train_folder, cfg.batch_size, cfg.latent_dim, cfg.seed, cfg.randcrop_prob)
+    logs = [CsvLog(run_dir / name, trainer.step if resume else None) if main else None
+            for name in ("losses.csv", "metrics.csv")]
+    losses_log, metrics_log = logs
+    batches = TrainBatches(train_folder, cfg.batch_size, cfg.latent_dim, cfg.seed,
+                           cfg.randcrop_prob, rank=world.rank)
     loader = torch.utils.data.DataLoader(
         batches, batch_size=None, sampler=range(trainer.step, cfg.total_iters),
         num_workers=num_workers, pin_memory=trainer.device.type == "cuda")
-    elapsed = metrics_log.rows()[-1]["seconds"] if metrics_log.rows() else 0.0
+    elapsed = metrics_log.rows()[-1]["seconds"] if main and metrics_log.rows() else 0.0
     started = time.perf_counter() - elapsed
     with StopRequest() as stop:
-        for batch in tqdm(loader, initial=trainer.step, total=cfg.total_iters, disable=not progress,
-                          desc="StarGAN v2", dynamic_ncols=True):
+        for batch in tqdm(loader, initial=trainer.step, total=cfg.total_iters,
+                          disable=not (progress and main), desc="StarGAN v2", dynamic_ncols=True):
             values = {k: v.item() for k, v in trainer.train_step(batch).items()}
             _check_finite(values, trainer.step, manager)
-            losses_log.write({"step": trainer.step, "lambda_ds": trainer.lambda_ds, **values})
-            done = trainer.step == cfg.total_iters
-            if trainer.step % cfg.sample_every == 0 or done:
-                save_samples(trainer, val_folder, run_dir)
-            if oracle is not None and (trainer.step % cfg.eval_every == 0 or done):
-                row = oracle_eval(trainer.nets_ema, val_folder, oracle, cfg.latent_dim,
-                                  device=trainer.device)
-                metrics_log.write({"step": trainer.step,
-                                   "seconds": round(time.perf_counter() - started, 1), **row})
-            if trainer.step % cfg.save_every == 0 or done or stop.requested:
-                manager.save(trainer.step, trainer.state_dict())
-            if stop.requested:
+            stop_now = world.any(stop.requested)
+            if main:
+                _after_step(trainer, values, val_folder, oracle, run_dir, manager, metrics_log,
+                            losses_log, started, stop_now)
+            if stop_now:
+                world.barrier()  # the checkpoint is written before any process exits
                 raise KeyboardInterrupt(f"stopped at step {trainer.step}; saved "
                                         f"{manager.latest()}; continue with --resume")
+    world.barrier()
+    if not main:
+        return {"step": trainer.step}
     return write_summary(run_dir, trainer, metrics_log, time.perf_counter() - started, oracle)
+
+
+def _after_step(trainer: V2Trainer, values: dict, val_folder: DomainFolder, oracle, run_dir: Path,
+                manager: CheckpointManager, metrics_log: CsvLog, losses_log: CsvLog,
+                started: float, stop_now: bool) -> None:
+    """Rank 0's bookkeeping after a step: the loss log, sample grids, oracle metrics, checkpoint."""
+    cfg = trainer.cfg
+    losses_log.write({"step": trainer.step, "lambda_ds": trainer.lambda_ds, **values})
+    done = trainer.step == cfg.total_iters
+    if trainer.step % cfg.sample_every == 0 or done:
+        save_samples(trainer, val_folder, run_dir)
+    if oracle is not None and (trainer.step % cfg.eval_every == 0 or done):
+        row = oracle_eval(trainer.nets_ema, val_folder, oracle, cfg.latent_dim, device=trainer.device)
+        metrics_log.write({"step": trainer.step,
+                           "seconds": round(time.perf_counter() - started, 1), **row})
+    if trainer.step % cfg.save_every == 0 or done or stop_now:
+        manager.save(trainer.step, trainer.state_dict())
 
 
 def write_summary(run_dir: Path, trainer: V2Trainer, metrics_log: CsvLog, seconds: float,

@@ -21,12 +21,18 @@ import copy
 import torch
 from torch import nn
 
+from ..distributed import World, data_parallel
 from . import losses
 from .config import V2Config
 from .model import Discriminator, Generator, MappingNetwork, StyleEncoder, he_init
 
 TRAINED = ("generator", "mapping_network", "style_encoder", "discriminator")
 AVERAGED = ("generator", "mapping_network", "style_encoder")
+STEPPED = {  # the networks each sub-step updates
+    "D/latent": ("discriminator",), "D/ref": ("discriminator",),
+    "G/latent": ("generator", "mapping_network", "style_encoder"),
+    "G/ref": ("generator",),  # E is deliberately not stepped here (official, issue #44)
+}
 CHECKPOINT_KIND = "stargan-v2"
 # config fields that define the networks' shapes: a checkpoint only loads if they match
 ARCHITECTURE_FIELDS = ("img_size", "num_domains", "latent_dim", "style_dim", "mapping_dim",
@@ -72,17 +78,19 @@ class V2Trainer:
     """The networks, their EMA copies and optimisers, and one training iteration.
 
     ``mask_fn`` (only for w_hpf > 0) maps images ``(N, 3, H, W)`` to the two face masks of the
-    high-pass skips; the official provider is the FAN landmark network.
+    high-pass skips; the official provider is the FAN landmark network. ``world``: this process's
+    place under torchrun (see ``starganlib.distributed``); only rank 0 keeps the EMA networks.
     """
 
-    def __init__(self, cfg: V2Config, device="cpu", mask_fn=None):
+    def __init__(self, cfg: V2Config, device="cpu", mask_fn=None, world: World = World()):
         if cfg.w_hpf > 0 and mask_fn is None:
             raise ValueError("w_hpf > 0 needs face masks (mask_fn): the official provider is the "
                              "FAN landmark network; use w_hpf=0 to train without them")
-        self.cfg, self.device, self.mask_fn = cfg, torch.device(device), mask_fn
+        self.cfg, self.device, self.mask_fn, self.world = cfg, torch.device(device), mask_fn, world
         torch.manual_seed(cfg.seed)
         self.nets = build_nets(cfg).to(self.device)
         self.nets_ema = copy.deepcopy(Nets(*(getattr(self.nets, n) for n in AVERAGED)))
+        self.views = self._substep_views()
         self.optims = {
             name: torch.optim.Adam(
                 getattr(self.nets, name).parameters(),
@@ -90,6 +98,17 @@ class V2Trainer:
                 betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
             for name in TRAINED}
         self.step = 0
+
+    def _substep_views(self) -> dict[str, Nets]:
+        """The networks each sub-step computes with. With several processes, the networks a
+        sub-step updates are DistributedDataParallel wrappers (gradients averaged over the
+        processes during backward); the others are used as they are, since their gradients are
+        not needed there. With one process every sub-step uses ``self.nets``."""
+        if self.world.size == 1:
+            return {name: self.nets for name in STEPPED}
+        ddp = {n: data_parallel(getattr(self.nets, n)) for n in TRAINED}
+        return {name: Nets(*(ddp[n] if n in stepped else getattr(self.nets, n) for n in TRAINED))
+                for name, stepped in STEPPED.items()}
 
     @property
     def lambda_ds(self) -> float:
@@ -118,22 +137,21 @@ class V2Trainer:
         lambdas = {"sty": cfg.lambda_sty, "ds": self.lambda_ds, "cyc": cfg.lambda_cyc}
         d_args = {"masks": masks, "lambda_reg": cfg.lambda_reg}
         g_args = {"masks": masks, "lambdas": lambdas, "mask_fn": self.mask_fn}
-        substeps = [  # (name, loss, its inputs, the networks it steps)
-            ("D/latent", losses.d_loss, {"z_trg": b["z_trg"], **d_args}, ["discriminator"]),
-            ("D/ref", losses.d_loss, {"x_ref": b["x_ref"], **d_args}, ["discriminator"]),
-            ("G/latent", losses.g_loss, {"z_trgs": (b["z_trg"], b["z_trg2"]), **g_args},
-             ["generator", "mapping_network", "style_encoder"]),
-            ("G/ref", losses.g_loss, {"x_refs": (b["x_ref"], b["x_ref2"]), **g_args},
-             ["generator"]),
+        substeps = [  # (name, loss, its inputs)
+            ("D/latent", losses.d_loss, {"z_trg": b["z_trg"], **d_args}),
+            ("D/ref", losses.d_loss, {"x_ref": b["x_ref"], **d_args}),
+            ("G/latent", losses.g_loss, {"z_trgs": (b["z_trg"], b["z_trg2"]), **g_args}),
+            ("G/ref", losses.g_loss, {"x_refs": (b["x_ref"], b["x_ref2"]), **g_args}),
         ]
         log = {}
-        for name, loss_fn, inputs, stepped in substeps:
+        for name, loss_fn, inputs in substeps:
             with self.autocast():
-                loss, terms = loss_fn(nets, x, y_org, y_trg, **inputs)
-            self._update(loss, stepped)
+                loss, terms = loss_fn(self.views[name], x, y_org, y_trg, **inputs)
+            self._update(loss, STEPPED[name])
             log.update({f"{name}_{k}": v for k, v in terms.items()})
-        for name in AVERAGED:
-            update_ema(getattr(nets, name), getattr(self.nets_ema, name), cfg.ema_beta)
+        if self.world.is_main:
+            for name in AVERAGED:
+                update_ema(getattr(nets, name), getattr(self.nets_ema, name), cfg.ema_beta)
         self.step += 1
         return log
 
