@@ -41,6 +41,8 @@ def _add_train(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (default)")
     p.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0)")
+    p.add_argument("--precision", choices=("fp32", "bf16"),
+                   help="v2: bf16 autocasts the forward passes (faster on recent CPUs and GPUs)")
     p.add_argument("--skip-bad-images", action="store_true", default=None,
                    help="leave unreadable images out with a warning instead of stopping (v2)")
 
@@ -113,11 +115,13 @@ def cmd_train(args) -> None:
         cfg = preset(args.preset, **_overrides(args, {
             "dataset": "dataset", "num_domains": "num_domains", "img_size": "img_size",
             "batch_size": "batch_size", "iters": "total_iters", "seed": "seed",
-            "skip_bad_images": "skip_bad_images"}))
+            "skip_bad_images": "skip_bad_images", "precision": "precision"}))
         summary = train(cfg, out, resume=args.resume, device=device, num_workers=args.workers)
     else:
         from .v1.config import PRESETS
         from .v1.train import train
+        if args.precision is not None:
+            raise ValueError("--precision applies to --model v2 only (StarGAN v1 trains in fp32)")
         if args.preset not in PRESETS:
             raise ValueError(f"unknown v1 preset {args.preset!r}; choose one of {', '.join(PRESETS)}")
         cfg = PRESETS[args.preset].replace(**_overrides(args, {
