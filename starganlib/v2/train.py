@@ -120,6 +120,13 @@ class V2Trainer:
         return torch.autocast(self.device.type, dtype=torch.bfloat16,
                               enabled=self.cfg.precision == "bf16")
 
+    def _require_grad(self, names) -> None:
+        """Only the networks in ``names`` get weight gradients. The others still pass gradients
+        on to their inputs (D judging G's fake), but the gradients of their own weights would be
+        thrown away unused, so they are not computed: the same update, less work."""
+        for n in TRAINED:
+            getattr(self.nets, n).requires_grad_(n in names)
+
     def _update(self, loss, names) -> None:
         """Zero every gradient, backpropagate ``loss``, step only the optimisers in ``names``."""
         for opt in self.optims.values():
@@ -145,10 +152,12 @@ class V2Trainer:
         ]
         log = {}
         for name, loss_fn, inputs in substeps:
+            self._require_grad(STEPPED[name])
             with self.autocast():
                 loss, terms = loss_fn(self.views[name], x, y_org, y_trg, **inputs)
             self._update(loss, STEPPED[name])
             log.update({f"{name}_{k}": v for k, v in terms.items()})
+        self._require_grad(TRAINED)
         if self.world.is_main:
             for name in AVERAGED:
                 update_ema(getattr(nets, name), getattr(self.nets_ema, name), cfg.ema_beta)
