@@ -74,7 +74,7 @@ def _add_eval(sub) -> None:
 
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="seconds per training iteration and peak memory")
-    p.add_argument("--configs", default="toy,toy-bf16,toy-v1,afhq-64,v1-64",
+    p.add_argument("--configs", default="toy,toy-bf16,toy-v1,afhq-64,afhq-64-bf16,v1-64",
                    help="comma-separated, from: toy, toy-bf16, toy-v1, afhq-64, afhq-64-bf16, v1-64")
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
