@@ -187,3 +187,12 @@ def test_reference_metrics_only_for_the_configurations_with_a_style_encoder(repo
                        {"reference_accuracy", "reference_content_error", "reference_diversity",
                         "reference_frechet"})
         assert 0 <= row["latent_accuracy"] <= 1 and row["latent_frechet"] >= 0
+
+
+def test_the_budget_note_counts_the_iterations_of_each_configuration():
+    rows = fake_rows([1] * 6, [1] * 6, [0] * 6)
+    for row, iterations in zip(rows, (4000, 3000, 1400, 1600, 600, 500)):
+        row["iterations"] = iterations
+    note = ablation.budget_note(rows)
+    assert "A 4000, B 3000, C 1400, D 1600, E 600, F 500" in note
+    assert "F did 8.0 times fewer than A" in note
