@@ -11,6 +11,11 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
     return images.detach().float().cpu().add(1).div(2).clamp(0, 1)
 
 
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """One image ``(3, H, W)`` in [0, 1] -> an RGB PIL image."""
+    return Image.fromarray(image.mul(255).round().byte().permute(1, 2, 0).numpy())
+
+
 def grid(images: torch.Tensor, nrow: int, padding: int = 2) -> torch.Tensor:
     """``(N, 3, H, W)`` in [-1, 1] -> one ``(3, H', W')`` grid image in [0, 1], ``nrow`` per row."""
     return vutils.make_grid(to_unit(images), nrow=nrow, padding=padding, pad_value=1.0)
@@ -41,8 +46,7 @@ def show_grid(images: torch.Tensor, nrow: int, title: str | None = None, ax=None
 def save_gif(frames: torch.Tensor, path: Path, fps: int = 8, nrow: int | None = None) -> Path:
     """An animated GIF, looping forth and back, of frames ``(T, N, 3, H, W)`` in [-1, 1]; each
     frame shows its N images as a grid with ``nrow`` per row (default: one row)."""
-    pictures = [Image.fromarray(grid(frame, nrow or frame.size(0)).mul(255).round().byte()
-                                .permute(1, 2, 0).numpy()) for frame in frames]
+    pictures = [to_pil(grid(frame, nrow or frame.size(0))) for frame in frames]
     pictures += pictures[-2:0:-1]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -91,12 +91,11 @@ def _panel_strip(images, size: int) -> bytes:
     (nearest neighbour, so pixels stay sharp), with a 4 px white gap."""
     from PIL import Image
 
-    from .viz import to_unit
+    from .viz import to_pil, to_unit
     gap = 4
     strip = Image.new("RGB", (len(images) * (size + gap) - gap, size), "white")
     for k, image in enumerate(images):
-        pixels = to_unit(image).mul(255).round().byte().permute(1, 2, 0).numpy()
-        strip.paste(Image.fromarray(pixels).resize((size, size), Image.NEAREST), (k * (size + gap), 0))
+        strip.paste(to_pil(to_unit(image)).resize((size, size), Image.NEAREST), (k * (size + gap), 0))
     buffer = io.BytesIO()
     strip.save(buffer, format="PNG")
     return buffer.getvalue()
