@@ -42,7 +42,7 @@ def _add_train(sub) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (default)")
     p.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0)")
     p.add_argument("--precision", choices=("fp32", "bf16"),
-                   help="v2: bf16 autocasts the forward passes (faster on recent CPUs and GPUs)")
+                   help="bf16 autocasts the forward passes (faster on recent CPUs and GPUs)")
     p.add_argument("--skip-bad-images", action="store_true", default=None,
                    help="leave unreadable images out with a warning instead of stopping (v2)")
 
@@ -74,8 +74,9 @@ def _add_eval(sub) -> None:
 
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="seconds per training iteration and peak memory")
-    p.add_argument("--configs", default="toy,toy-bf16,toy-v1,afhq-64,afhq-64-bf16,v1-64",
-                   help="comma-separated, from: toy, toy-bf16, toy-v1, afhq-64, afhq-64-bf16, v1-64")
+    p.add_argument("--configs", default="toy,toy-bf16,afhq-64,afhq-64-bf16,toy-v1,toy-v1-bf16,"
+                                        "v1-64,v1-64-bf16,v1-128,v1-128-bf16",
+                   help="comma-separated; each -bf16 config is its fp32 twin under bf16 autocast")
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--device", default="auto")
@@ -120,13 +121,11 @@ def cmd_train(args) -> None:
     else:
         from .v1.config import PRESETS
         from .v1.train import train
-        if args.precision is not None:
-            raise ValueError("--precision applies to --model v2 only (StarGAN v1 trains in fp32)")
         if args.preset not in PRESETS:
             raise ValueError(f"unknown v1 preset {args.preset!r}; choose one of {', '.join(PRESETS)}")
         cfg = PRESETS[args.preset].replace(**_overrides(args, {
             "img_size": "image_size", "batch_size": "batch_size", "iters": "num_iters",
-            "seed": "seed"}))
+            "seed": "seed", "precision": "precision"}))
         summary = train(cfg, out, resume=args.resume, device=device)
     print(f"run folder: {out}\n{summary}")
 

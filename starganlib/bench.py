@@ -25,7 +25,12 @@ CONFIGS = {  # name -> (model, config)
     "afhq-64": lambda: ("v2", v2_preset("afhq", img_size=64)),
     "afhq-64-bf16": lambda: ("v2", v2_preset("afhq", img_size=64, precision="bf16")),
     "toy-v1": lambda: ("v1", v1_preset("toy-v1")),
+    "toy-v1-bf16": lambda: ("v1", v1_preset("toy-v1", precision="bf16")),
     "v1-64": lambda: ("v1", v1_preset("celeba-paper", image_size=64, batch_size=8)),
+    "v1-64-bf16": lambda: ("v1", v1_preset("celeba-paper", image_size=64, batch_size=8,
+                                          precision="bf16")),
+    "v1-128": lambda: ("v1", v1_preset("celeba-paper")),  # the paper setting: 128 px, batch 16
+    "v1-128-bf16": lambda: ("v1", v1_preset("celeba-paper", precision="bf16")),
 }
 
 

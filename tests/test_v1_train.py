@@ -1,5 +1,6 @@
 """StarGAN v1 labels, config and training (starganlib.v1.labels / config / train)."""
 import csv
+import math
 import os
 import signal
 
@@ -13,7 +14,7 @@ from starganlib.data.celeba import write_attributes
 from starganlib.v1.config import PRESETS, V1Config, preset
 from starganlib.v1.labels import create_labels, mask_vector_labels
 from starganlib.v1.model import Generator, count_parameters
-from starganlib.v1.train import (V1Trainer, diversity_of_v1, learning_rate, sample,
+from starganlib.v1.train import (V1Trainer, diversity_of_v1, label_sources, learning_rate, sample,
                                  save_result_grid, train)
 
 ATTRS = ["Black_Hair", "Blond_Hair", "Male"]
@@ -82,6 +83,7 @@ def test_paper_preset_is_the_official_setting():
     ({"attr_file2": "expr.txt"}, "attr_file2"),
     ({"num_iters_decay": 300_000}, "num_iters_decay"),
     ({"g_lr": 0.0}, "g_lr"),
+    ({"precision": "fp16"}, "precision"),
 ])
 def test_config_errors_name_the_field(changes, field):
     with pytest.raises(ValueError, match=field):
@@ -222,3 +224,19 @@ def test_v1_has_no_diversity():
     G = Generator(conv_dim=4, c_dim=3, repeat_num=1).eval()
     x, c = torch.randn(2, 3, 16, 16), torch.tensor([[1.0, 0, 1], [0, 1, 0]])
     assert diversity_of_v1(G, x, c, repeats=4) == 0.0
+
+
+def test_bf16_iteration_is_close_to_fp32_and_keeps_float32_weights(tmp_path):
+    make_data(tmp_path)
+    terms = {}
+    for precision in ("fp32", "bf16"):
+        cfg = tiny_config(tmp_path, precision=precision)
+        trainer = V1Trainer(cfg)
+        sources = label_sources(cfg)
+        for _ in range(cfg.n_critic):  # D steps, then one G step
+            terms[precision] = trainer.train_step(sources)
+        assert all(p.dtype == torch.float32 for p in trainer.G.parameters())
+        assert all(p.dtype == torch.float32 for p in trainer.D.parameters())
+    for k, v in terms["fp32"].items():
+        assert math.isfinite(terms["bf16"][k]), k
+        assert terms["bf16"][k] == pytest.approx(v, rel=0.05, abs=0.05), k

@@ -128,3 +128,23 @@ def test_architecture_mismatch_on_resume_is_a_clear_error(tmp_path, tiny_dataset
 def test_domain_count_mismatch_is_a_clear_error(tmp_path, tiny_dataset):
     with pytest.raises(ValueError, match="has 2 domains"):
         train(tiny_v2_config(dataset=str(tiny_dataset), num_domains=3), tmp_path / "r", progress=False)
+
+
+def test_bf16_iteration_is_close_to_fp32_and_keeps_float32_weights(tiny_dataset):
+    """bf16 autocast changes rounding, not the step: same losses to bf16 precision, fp32 state."""
+    batch = batches(tiny_dataset, tiny_v2_config())[0]
+    logs = {p: V2Trainer(tiny_v2_config(precision=p)) for p in ("fp32", "bf16")}
+    logs = {p: (t, t.train_step(batch)) for p, t in logs.items()}
+    (t32, log32), (t16, log16) = logs["fp32"], logs["bf16"]
+    for k, v in log32.items():
+        assert torch.isfinite(log16[k]) and log16[k].dtype == torch.float32, k
+        assert torch.allclose(log16[k], v, rtol=0.05, atol=0.02), (k, float(v), float(log16[k]))
+    assert all(p.dtype == torch.float32 for p in t16.nets.parameters())
+    assert all(s["exp_avg"].dtype == torch.float32 for s in t16.optims["generator"].state.values())
+
+
+def test_trained_networks_use_the_channels_last_layout():
+    t = V2Trainer(tiny_v2_config())
+    conv = t.nets.discriminator.main[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    assert t.nets_ema.generator.from_rgb.weight.is_contiguous(memory_format=torch.channels_last)

@@ -7,6 +7,8 @@ minutes on a CPU; ``toy-v1-joint`` adds toyfaces expressions as a second dataset
 import dataclasses
 from dataclasses import dataclass
 
+from ..precision import check_precision
+
 TOYFACES = "toyfaces"  # image_root value: the embedded dataset, generated on first use
 
 
@@ -43,6 +45,7 @@ class V1Config:
     d_lr: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    precision: str = "fp32"  # "bf16": bfloat16 autocast for the forward passes (CPU and CUDA)
     seed: int = 0
     # periods (iterations) and bookkeeping
     log_every: int = 10
@@ -79,6 +82,7 @@ class V1Config:
             raise ValueError(f"image_size={size} is too small for d_repeat_num="
                              f"{self.d_repeat_num}: D halves it {self.d_repeat_num} times, so it "
                              f"must be >= {2 ** self.d_repeat_num}")
+        check_precision(self.precision)
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be >= 2 (targets are a shuffle of the batch's "
                              f"labels), got {self.batch_size}")

@@ -35,6 +35,7 @@ from ..checkpoint import CheckpointManager, load_checkpoint
 from ..data.celeba import AttributeDataset
 from ..data.folders import step_generator
 from ..interrupt import StopRequest
+from ..precision import autocast
 from ..viz import to_unit
 from . import losses
 from .config import TOYFACES, V1Config
@@ -144,8 +145,9 @@ class V1Trainer:
     def d_step(self, batch: losses.TranslationBatch, generator: torch.Generator) -> dict:
         """Update D once on ``batch``; returns its loss terms."""
         cfg = self.cfg
-        loss, terms = losses.d_loss(self.G, self.D, batch, cfg.lambda_cls, cfg.lambda_gp,
-                                    generator)
+        with autocast(self.device, cfg.precision):
+            loss, terms = losses.d_loss(self.G, self.D, batch, cfg.lambda_cls, cfg.lambda_gp,
+                                        generator)
         self.d_optimizer.zero_grad()
         loss.backward()
         self.d_optimizer.step()
@@ -153,8 +155,9 @@ class V1Trainer:
 
     def g_step(self, batch: losses.TranslationBatch) -> dict:
         """Update G once on ``batch``; returns its loss terms."""
-        loss, terms = losses.g_loss(self.G, self.D, batch, self.cfg.lambda_cls,
-                                    self.cfg.lambda_rec)
+        with autocast(self.device, self.cfg.precision):
+            loss, terms = losses.g_loss(self.G, self.D, batch, self.cfg.lambda_cls,
+                                        self.cfg.lambda_rec)
         self.g_optimizer.zero_grad()
         loss.backward()
         self.g_optimizer.step()

@@ -6,6 +6,7 @@ iterations, the official widths. ``toy`` is the CPU preset for the embedded toyf
 import dataclasses
 from dataclasses import dataclass
 
+from ..precision import check_precision
 from .model import _log2, default_num_down
 
 
@@ -57,8 +58,7 @@ class V2Config:
         if self.num_domains < 2:
             raise ValueError(f"num_domains must be >= 2 (translation needs two domains), "
                              f"got {self.num_domains}")
-        if self.precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
+        check_precision(self.precision)
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be >= 2, got {self.batch_size}")
         for name in ("total_iters", "ds_iter", "latent_dim", "style_dim", "mapping_dim",

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..distributed import World, data_parallel
+from ..precision import autocast
 from . import losses
 from .config import V2Config
 from .model import Discriminator, Generator, MappingNetwork, StyleEncoder, he_init
@@ -67,6 +68,14 @@ def lambda_ds_at(step: int, cfg: V2Config) -> float:
     return cfg.lambda_ds * max(0.0, 1.0 - step / cfg.ds_iter)
 
 
+def to_channels_last(t: torch.Tensor) -> torch.Tensor:
+    """Images ``(N, C, H, W)`` in the channels-last memory layout (same values and shape), other
+    tensors unchanged. The trained networks are kept in this layout: the CPU (oneDNN) and GPU
+    (cuDNN) convolution kernels are faster with it (measured on this CPU: x1.2 per iteration
+    in fp32 and in bf16 for the toy preset, x1.2 for afhq-64 in bf16)."""
+    return t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
+
+
 @torch.no_grad()
 def update_ema(model: nn.Module, model_ema: nn.Module, beta: float) -> None:
     """theta_ema <- beta * theta_ema + (1 - beta) * theta, for parameters (not buffers)."""
@@ -88,7 +97,7 @@ class V2Trainer:
                              "FAN landmark network; use w_hpf=0 to train without them")
         self.cfg, self.device, self.mask_fn, self.world = cfg, torch.device(device), mask_fn, world
         torch.manual_seed(cfg.seed)
-        self.nets = build_nets(cfg).to(self.device)
+        self.nets = build_nets(cfg).to(self.device, memory_format=torch.channels_last)
         self.nets_ema = copy.deepcopy(Nets(*(getattr(self.nets, n) for n in AVERAGED)))
         self.views = self._substep_views()
         self.optims = {
@@ -115,10 +124,8 @@ class V2Trainer:
         return lambda_ds_at(self.step, self.cfg)
 
     def autocast(self):
-        """bfloat16 autocast of the forward passes when ``precision == "bf16"``. Losses and
-        optimiser states stay float32; bf16 keeps float32's exponent range, so no loss scaling."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16,
-                              enabled=self.cfg.precision == "bf16")
+        """bfloat16 autocast of the forward passes when ``precision == "bf16"``."""
+        return autocast(self.device, self.cfg.precision)
 
     def _require_grad(self, names) -> None:
         """Only the networks in ``names`` get weight gradients. The others still pass gradients
@@ -137,7 +144,7 @@ class V2Trainer:
 
     def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         """One iteration on a batch from ``TrainBatches``; returns the loss terms (detached)."""
-        b = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        b = {k: to_channels_last(v.to(self.device, non_blocking=True)) for k, v in batch.items()}
         x, y_org, y_trg = b["x_src"], b["y_src"], b["y_ref"]
         cfg, nets = self.cfg, self.nets
         masks = self.mask_fn(x) if self.mask_fn is not None else None

@@ -1,0 +1,20 @@
+"""Training precision: ``fp32``, or ``bf16`` (bfloat16 autocast of the forward passes).
+
+Under bf16 autocast, convolutions and matrix products run in bfloat16 (fast on CPUs with AMX or
+AVX-512 BF16 and on GPUs with tensor cores); losses such as BCE and the optimiser states stay
+float32. bfloat16 keeps float32's exponent range, so no loss scaling is needed, and the double
+backward of the gradient penalties works under it.
+"""
+import torch
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
+
+
+def autocast(device: torch.device, precision: str):
+    """The autocast context of ``precision`` on ``device`` (a no-op for fp32)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
