@@ -133,9 +133,8 @@ def test_domain_count_mismatch_is_a_clear_error(tmp_path, tiny_dataset):
 def test_bf16_iteration_is_close_to_fp32_and_keeps_float32_weights(tiny_dataset):
     """bf16 autocast changes rounding, not the step: same losses to bf16 precision, fp32 state."""
     batch = batches(tiny_dataset, tiny_v2_config())[0]
-    logs = {p: V2Trainer(tiny_v2_config(precision=p)) for p in ("fp32", "bf16")}
-    logs = {p: (t, t.train_step(batch)) for p, t in logs.items()}
-    (t32, log32), (t16, log16) = logs["fp32"], logs["bf16"]
+    t32, t16 = (V2Trainer(tiny_v2_config(precision=p)) for p in ("fp32", "bf16"))
+    log32, log16 = t32.train_step(batch), t16.train_step(batch)
     for k, v in log32.items():
         assert torch.isfinite(log16[k]) and log16[k].dtype == torch.float32, k
         assert torch.allclose(log16[k], v, rtol=0.05, atol=0.02), (k, float(v), float(log16[k]))
