@@ -16,6 +16,10 @@ gradient ``g``:
                   d/dg = conv(ggx, W) + conv(x, ggW) + ggb
                   d/dW = corr(ggx, g)        d/dx = conv_transpose(g, ggW)
 
+A convolution with a single output position (a large kernel on a small map: the last layers of
+both discriminators) multiplies the kernel with one window of the padded input; ``Conv2d`` runs
+it as that matrix product, which autograd differentiates twice with matrix products as well.
+
 ``input_gradients_only()`` marks an ``autograd.grad`` call that asks for the gradient with
 respect to the images only (the penalties): inside it the weight gradients, which that call
 would throw away, are not computed. Third derivatives are not supported (none is used).
@@ -105,7 +109,8 @@ class _Convolution(torch.autograd.Function):
 
 
 class Conv2d(nn.Conv2d):
-    """``nn.Conv2d`` (zero padding, numeric ``padding``) with the fast double backward above.
+    """``nn.Conv2d`` (zero padding, numeric ``padding``) with the fast double backward above, and
+    a single output position computed as a matrix product.
 
     Under autocast the inputs are cast to the autocast dtype first, as ``nn.Conv2d`` would be.
     """
@@ -116,6 +121,8 @@ class Conv2d(nn.Conv2d):
             raise ValueError("double_backward.Conv2d supports zero padding given as numbers only")
 
     def forward(self, x):
+        if self._one_output_position(x):
+            return self._matrix_product(x)
         weight, bias = self.weight, self.bias
         device = x.device.type
         if torch.is_autocast_enabled(device):
@@ -125,3 +132,25 @@ class Conv2d(nn.Conv2d):
         geometry = (self.stride, self.padding, self.dilation, self.groups)
         with torch.autocast(device, enabled=False):
             return _Convolution.apply(x, weight, bias, geometry)
+
+    def _one_output_position(self, x) -> bool:
+        """True when the kernel fits in the padded input only once: a ``(N, O, 1, 1)`` output."""
+        if self.groups != 1 or self.dilation != (1, 1):
+            return False
+        return all(0 <= size + 2 * pad - k < stride for size, pad, k, stride in
+                   zip(x.shape[-2:], self.padding, self.kernel_size, self.stride))
+
+    def _matrix_product(self, x):
+        """The same convolution as one matrix product, ``(N, C kh kw) @ (C kh kw, O)``.
+
+        With a single output position the convolution multiplies the kernel with one window of
+        the padded input. The matrix-product kernels run this (a large weight on a small map, like
+        the last discriminator layers) several times faster than the convolution kernels, and
+        autograd differentiates it twice with matrix products too.
+        """
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        window, weight = F.pad(x, (pw, pw, ph, ph))[:, :, :kh, :kw], self.weight
+        if not weight.is_contiguous():  # channels-last weights: flatten both in (kh, kw, C) order
+            window, weight = window.permute(0, 2, 3, 1), weight.permute(0, 2, 3, 1)
+        out = F.linear(window.flatten(1), weight.flatten(1), self.bias)
+        return out[:, :, None, None]

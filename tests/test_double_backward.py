@@ -71,3 +71,36 @@ def test_under_autocast_it_computes_in_bfloat16_and_gives_float32_weight_gradien
 def test_other_padding_modes_are_refused():
     with pytest.raises(ValueError, match="zero padding"):
         Conv2d(3, 4, 3, padding=1, padding_mode="reflect")
+
+
+ONE_POSITION = [  # (channels, map size, kernel, stride, padding, channels_last): a 1 x 1 output
+    (6, 2, 4, 2, 1, False),  # StarGAN v1's last trunk layer at 64 px
+    (6, 1, 3, 1, 1, False),  # its D_src head on the 1 x 1 map
+    (6, 4, 4, 1, 0, True),  # StarGAN v2's last trunk layer (channels-last weights)
+    (6, 3, 4, 2, 1, False)]  # a window that leaves the last padded row out
+
+
+@pytest.mark.parametrize("channels,size,kernel,stride,padding,channels_last", ONE_POSITION)
+def test_a_single_output_position_is_a_matrix_product_with_the_same_derivatives(
+        channels, size, kernel, stride, padding, channels_last):
+    torch.manual_seed(0)
+    reference = nn.Conv2d(channels, 5, kernel, stride, padding).double()
+    ours = Conv2d(channels, 5, kernel, stride, padding).double()
+    ours.load_state_dict(reference.state_dict())
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(3, channels, size, size, dtype=torch.double)
+    assert ours._one_output_position(x)
+    results = []
+    for net in (reference.to(memory_format=fmt), ours.to(memory_format=fmt)):
+        xi = x.clone().requires_grad_()
+        out = net(xi)
+        with input_gradients_only():
+            grad, = torch.autograd.grad((out ** 2).sum(), xi, create_graph=True)
+        (out.mean() + grad.pow(2).sum()).backward()
+        results.append([out.detach(), net.weight.grad, net.bias.grad, xi.grad])
+    for got, want in zip(*results[::-1]):
+        assert got.shape == want.shape and torch.allclose(got, want, atol=1e-12)
+
+
+def test_several_output_positions_stay_a_convolution():
+    assert not Conv2d(3, 4, 4, 2, 1)._one_output_position(torch.randn(1, 3, 4, 4))

@@ -31,6 +31,7 @@ import torch
 import torchvision.utils as vutils
 from tqdm.auto import tqdm
 
+from ..allocator import keep_freed_memory
 from ..checkpoint import CheckpointManager, load_checkpoint
 from ..data.celeba import AttributeDataset
 from ..data.folders import step_generator
@@ -126,9 +127,11 @@ class V1Trainer:
             self.D = Discriminator(cfg.image_size, cfg.d_conv_dim, cfg.cls_dim, cfg.d_repeat_num)
         self.G.to(self.device)
         self.D.to(self.device)
-        betas = (cfg.beta1, cfg.beta2)
-        self.g_optimizer = torch.optim.Adam(self.G.parameters(), cfg.g_lr, betas)
-        self.d_optimizer = torch.optim.Adam(self.D.parameters(), cfg.d_lr, betas)
+        if self.device.type == "cpu":
+            keep_freed_memory()
+        betas = (cfg.beta1, cfg.beta2)  # fused: one pass over each tensor, the same update
+        self.g_optimizer = torch.optim.Adam(self.G.parameters(), cfg.g_lr, betas, fused=True)
+        self.d_optimizer = torch.optim.Adam(self.D.parameters(), cfg.d_lr, betas, fused=True)
         self.step = 0  # iterations done
         self.history: list[dict] = []  # logged rows of loss terms
         self.latest: dict[str, float] = {}  # the newest value of every term

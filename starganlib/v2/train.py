@@ -21,6 +21,7 @@ import copy
 import torch
 from torch import nn
 
+from ..allocator import keep_freed_memory
 from ..distributed import World, data_parallel
 from ..precision import autocast
 from . import losses
@@ -100,11 +101,13 @@ class V2Trainer:
         self.nets = build_nets(cfg).to(self.device, memory_format=torch.channels_last)
         self.nets_ema = copy.deepcopy(Nets(*(getattr(self.nets, n) for n in AVERAGED)))
         self.views = self._substep_views()
-        self.optims = {
+        if self.device.type == "cpu":
+            keep_freed_memory()
+        self.optims = {  # fused: one pass over each tensor, the same update
             name: torch.optim.Adam(
                 getattr(self.nets, name).parameters(),
                 lr=cfg.f_lr if name == "mapping_network" else cfg.lr,
-                betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
+                betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, fused=True)
             for name in TRAINED}
         self.step = 0
 
