@@ -37,6 +37,7 @@ from ..data.celeba import AttributeDataset
 from ..data.folders import step_generator
 from ..interrupt import StopRequest
 from ..precision import autocast
+from ..scalars import loss_values
 from ..viz import to_unit
 from . import losses
 from .config import TOYFACES, V1Config
@@ -190,7 +191,7 @@ class V1Trainer:
         return dict(self.latest)
 
     def _record(self, net: str, tag: str, terms: dict) -> None:
-        values = {f"{net}/{tag}{k}": v.item() for k, v in terms.items()}
+        values = {f"{net}/{tag}{k}": v for k, v in loss_values(terms).items()}
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
             raise FloatingPointError(f"non-finite loss {bad} at iteration {self.step + 1}; "

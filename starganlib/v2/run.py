@@ -22,6 +22,7 @@ from ..checkpoint import CheckpointManager, load_checkpoint
 from ..data.folders import DomainFolder, TrainBatches, check_splits, to_float
 from ..distributed import World, close, init_from_env
 from ..interrupt import StopRequest
+from ..scalars import loss_values
 from ..viz import save_grid
 from .config import V2Config
 from .evaluate import oracle_eval
@@ -161,7 +162,7 @@ def _train(cfg: V2Config, run_dir: Path, resume: bool, world: World, progress: b
     with StopRequest() as stop:
         for batch in tqdm(loader, initial=trainer.step, total=cfg.total_iters,
                           disable=not (progress and main), desc="StarGAN v2", dynamic_ncols=True):
-            values = {k: v.item() for k, v in trainer.train_step(batch).items()}
+            values = loss_values(trainer.train_step(batch))
             _check_finite(values, trainer.step, manager)
             stop_now = world.any(stop.requested)
             if main:
