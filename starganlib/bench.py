@@ -2,7 +2,8 @@
 
 Each configuration runs in its own subprocess so that its peak memory is its own. Batches are
 random tensors of the right shapes: the benchmark measures the training step, not the disk.
-A ``-bf16`` configuration is its fp32 twin with bfloat16 autocast; the table gives its speed-up.
+A ``-bf16`` configuration is its fp32 twin with bfloat16 autocast, a ``-compile`` one its twin
+with a compiled generator; the table gives their speed-ups.
 StarGAN v1 steps G every ``n_critic`` iterations, so its iterations are timed in whole cycles.
 """
 import json
@@ -22,6 +23,7 @@ from .v2.train import V2Trainer
 CONFIGS = {  # name -> (model, config)
     "toy": lambda: ("v2", v2_preset("toy")),
     "toy-bf16": lambda: ("v2", v2_preset("toy", precision="bf16")),
+    "toy-compile": lambda: ("v2", v2_preset("toy", compile=True)),  # compiling is in the warm-up
     "afhq-64": lambda: ("v2", v2_preset("afhq", img_size=64)),
     "afhq-64-bf16": lambda: ("v2", v2_preset("afhq", img_size=64, precision="bf16")),
     "toy-v1": lambda: ("v1", v1_preset("toy-v1")),
@@ -97,9 +99,10 @@ def measure(name: str, iters: int, warmup: int, device: str) -> dict:
 
 
 def speedup(row: dict, rows: dict) -> str:
-    """``x1.23`` for a ``-bf16`` row whose fp32 twin was measured in the same run."""
-    twin = rows.get(row["config"].removesuffix("-bf16"))
-    if not row["config"].endswith("-bf16") or twin is None:
+    """``x1.23`` for a ``-bf16`` or ``-compile`` row whose plain twin was measured in the same run."""
+    base, _, mode = row["config"].rpartition("-")
+    twin = rows.get(base)
+    if mode not in ("bf16", "compile") or twin is None:
         return ""
     return f"x{twin['sec_per_iter'] / row['sec_per_iter']:.2f}"
 
@@ -115,7 +118,7 @@ def run(names: list[str], iters: int, warmup: int, device: str) -> list[dict]:
             check=True, capture_output=True, text=True).stdout
         rows[name] = json.loads(out.strip().splitlines()[-1])
     print(f"{'config':<13} {'px':>4} {'batch':>5} {'s/iter':>8} {'min':>7} {'max':>7} "
-          f"{'peak MB':>8} {'threads':>7} {'vs fp32':>7}")
+          f"{'peak MB':>8} {'threads':>7} {'vs twin':>7}")
     for r in rows.values():
         print(f"{r['config']:<13} {r['img_size']:>4} {r['batch']:>5} {r['sec_per_iter']:>8.3f} "
               f"{r['min']:>7.3f} {r['max']:>7.3f} {r['peak_mb']:>8} {r['threads']:>7} "

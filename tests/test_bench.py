@@ -24,11 +24,13 @@ def test_measure_times_training_steps(tiny_configs, name):
     assert row["peak_mb"] > 0
 
 
-def test_speedup_compares_a_bf16_row_with_its_fp32_twin():
+def test_speedup_compares_a_bf16_or_compile_row_with_its_plain_twin():
     rows = {"a": {"config": "a", "sec_per_iter": 3.0}, "a-bf16": {"config": "a-bf16", "sec_per_iter": 2.0}}
     assert bench.speedup(rows["a-bf16"], rows) == "x1.50"
     assert bench.speedup(rows["a"], rows) == ""
     assert bench.speedup({"config": "b-bf16", "sec_per_iter": 1.0}, rows) == ""
+    rows["a-compile"] = {"config": "a-compile", "sec_per_iter": 1.5}
+    assert bench.speedup(rows["a-compile"], rows) == "x2.00"
 
 
 def test_unknown_config_is_refused():

@@ -42,6 +42,7 @@ class V2Config:
     ema_beta: float = 0.999
     randcrop_prob: float = 0.5
     precision: str = "fp32"  # "bf16": bfloat16 autocast for the forward passes (CPU and CUDA)
+    compile: bool = False  # torch.compile G: minutes of compiling first, then faster steps
     seed: int = 777
     # periods (iterations) and bookkeeping
     sample_every: int = 5_000

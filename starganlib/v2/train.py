@@ -100,6 +100,8 @@ class V2Trainer:
         torch.manual_seed(cfg.seed)
         self.nets = build_nets(cfg).to(self.device, memory_format=torch.channels_last)
         self.nets_ema = copy.deepcopy(Nets(*(getattr(self.nets, n) for n in AVERAGED)))
+        if cfg.compile:  # in place: same module, same state dict; D's double backward cannot be
+            self.nets.generator.compile()  # compiled, and G is most of the rest of the step
         self.views = self._substep_views()
         if self.device.type == "cpu":
             keep_freed_memory()
