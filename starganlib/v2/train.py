@@ -100,8 +100,10 @@ class V2Trainer:
         torch.manual_seed(cfg.seed)
         self.nets = build_nets(cfg).to(self.device, memory_format=torch.channels_last)
         self.nets_ema = copy.deepcopy(Nets(*(getattr(self.nets, n) for n in AVERAGED)))
-        if cfg.compile:  # in place: same module, same state dict; D's double backward cannot be
-            self.nets.generator.compile()  # compiled, and G is most of the rest of the step
+        # compiled in place (same module, same state dict). Only G: compiled graphs cannot take
+        # D's double backward (R1), and G is most of the rest of the step.
+        if cfg.compile:
+            self.nets.generator.compile()
         self.views = self._substep_views()
         if self.device.type == "cpu":
             keep_freed_memory()
