@@ -11,19 +11,26 @@ gradient and Adam temporaries are as large).
 ``keep_freed_memory()`` raises the mmap and trim thresholds, so those blocks come from the
 process's heap and go back to it when freed, ready for the next iteration. The cost: the
 process keeps its peak memory until it exits, instead of returning it between iterations.
-The trainers call it on the CPU; it changes nothing where the C library is not glibc.
+The trainers call it with their device; it changes nothing on a GPU or where the C library is
+not glibc.
 """
 import ctypes
 import platform
+
+import torch
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's malloc.h
 MMAP_THRESHOLD = 2**30  # blocks up to 1 GiB come from the heap
 TRIM_THRESHOLD = 2**31 - 1  # the heap's free top is kept up to 2 GiB (mallopt takes an int)
 
 
-def keep_freed_memory() -> bool:
-    """Make glibc keep and reuse freed large blocks; True if applied, False off glibc."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+def keep_freed_memory(device: torch.device) -> bool:
+    """Make glibc keep and reuse freed large blocks when training on the CPU ``device``.
+
+    True if applied. False on a GPU (its tensors live in CUDA's own caching allocator) and off
+    glibc, where nothing changes.
+    """
+    if device.type != "cpu" or platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     libc = ctypes.CDLL("libc.so.6")
     return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)

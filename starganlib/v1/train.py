@@ -128,8 +128,7 @@ class V1Trainer:
             self.D = Discriminator(cfg.image_size, cfg.d_conv_dim, cfg.cls_dim, cfg.d_repeat_num)
         self.G.to(self.device)
         self.D.to(self.device)
-        if self.device.type == "cpu":
-            keep_freed_memory()
+        keep_freed_memory(self.device)
         betas = (cfg.beta1, cfg.beta2)  # fused: one pass over each tensor, the same update
         self.g_optimizer = torch.optim.Adam(self.G.parameters(), cfg.g_lr, betas, fused=True)
         self.d_optimizer = torch.optim.Adam(self.D.parameters(), cfg.d_lr, betas, fused=True)

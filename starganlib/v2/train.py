@@ -105,8 +105,7 @@ class V2Trainer:
         if cfg.compile:
             self.nets.generator.compile()
         self.views = self._substep_views()
-        if self.device.type == "cpu":
-            keep_freed_memory()
+        keep_freed_memory(self.device)
         self.optims = {  # fused: one pass over each tensor, the same update
             name: torch.optim.Adam(
                 getattr(self.nets, name).parameters(),
