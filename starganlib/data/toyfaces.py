@@ -39,7 +39,7 @@ EXPRESSIONS = ("neutral", "happy", "surprised", "angry")
 SPLITS = ("train", "val")
 ATTRIBUTES = ("Black_Fur", "Ginger_Fur", "Grey_Fur", "Glasses", "Smiling")
 EXPRESSION_LABELS = ("Neutral", "Happy", "Surprised", "Angry")
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: glasses frames contrast with the fur (they vanished on black fur)
 SUPERSAMPLING = 4
 MIN_SIZE, MAX_SIZE = 32, 256
 
@@ -167,12 +167,12 @@ def _palette(f: Factors) -> dict[str, tuple[int, ...]]:
         "marking": colorsys.hls_to_rgb(hue, f.marking_color, 0.6 * saturation),
         "iris": colorsys.hls_to_rgb(f.eye_color, 0.45, 0.75),
         "ink": (0.88, 0.86, 0.84) if lightness < 0.35 else (0.1, 0.08, 0.08),  # brows, whiskers
+        "frame": (0.95, 0.93, 0.9) if lightness < 0.35 else (0.12, 0.12, 0.16),  # glasses
         "mouth": (0.2, 0.08, 0.1),
         "nose": (0.18, 0.12, 0.14),
         "eye_white": (0.97, 0.97, 0.95),
         "pupil": (0.03, 0.03, 0.05),
         "lens": (0.55, 0.75, 0.92),
-        "frame": (0.12, 0.12, 0.16),
     }
     return {name: _to_255(rgb) for name, rgb in colours.items()}
 
@@ -183,7 +183,7 @@ _UNIT_CIRCLE = np.stack([np.cos(np.linspace(0, 2 * np.pi, 48, endpoint=False)),
                          np.sin(np.linspace(0, 2 * np.pi, 48, endpoint=False))], axis=1)
 EYES = ((-0.38, -0.12), (0.38, -0.12))  # eye centres
 EYE_RADIUS, IRIS_RADIUS, PUPIL_RADIUS, GAZE_SHIFT = 0.28, 0.16, 0.09, 0.12
-LENS_RADIUS = 0.37
+LENS_RADIUS, FRAME_WIDTH = 0.37, 0.14  # the frame is over a pixel wide at 32 px
 
 
 def _ellipse(cx: float, cy: float, rx: float, ry: float, angle: float = 0.0) -> np.ndarray:
@@ -292,9 +292,10 @@ def _eyes(f: Factors, draw, canvas: _Canvas, colours) -> None:
     if f.glasses:
         for x, y in EYES:
             rim = _ellipse(x, y, LENS_RADIUS, LENS_RADIUS)
-            canvas.line(draw, np.concatenate([rim, rim[:1]]), colours["frame"], 0.09)
+            canvas.line(draw, np.concatenate([rim, rim[:1]]), colours["frame"], FRAME_WIDTH)
         for side in (-1, 1):
-            canvas.line(draw, [(0.75 * side, -0.14), (0.98 * side, -0.24)], colours["frame"], 0.09)
+            canvas.line(draw, [(0.75 * side, -0.14), (0.98 * side, -0.24)], colours["frame"],
+                        FRAME_WIDTH)
 
 
 def _expression(expression: str, mouth_y: float, draw, canvas: _Canvas, colours) -> None:
