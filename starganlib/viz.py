@@ -21,12 +21,66 @@ def grid(images: torch.Tensor, nrow: int, padding: int = 2) -> torch.Tensor:
     return vutils.make_grid(to_unit(images), nrow=nrow, padding=padding, pad_value=1.0)
 
 
-def save_grid(images: torch.Tensor, path: Path, nrow: int) -> Path:
-    """Save ``(N, 3, H, W)`` images in [-1, 1] as one PNG grid with ``nrow`` images per row."""
+def enlarged(image: Image.Image, scale: int) -> Image.Image:
+    """``image`` scaled up ``scale`` times, nearest neighbour: every pixel stays a sharp square."""
+    return image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+
+
+def labelled(image: Image.Image, tile: int, padding: int, labels: list[str] | None = None,
+             row_labels: list[str] | None = None) -> Image.Image:
+    """``image`` (a grid of ``tile``-pixel images with ``padding``) with a header that names
+    each column and a margin on the left that names each row (a newline in a label starts a
+    second line)."""
+    from PIL import ImageDraw, ImageFont
+    font = ImageFont.load_default(size=max(10, tile // 9))
+    top = 2 * font.size + 4 if labels else 0
+    left = round(0.9 * tile) if row_labels else 0
+    out = Image.new("RGB", (image.width + left, image.height + top), "white")
+    out.paste(image, (left, top))
+    draw = ImageDraw.Draw(out)
+    for column, text in enumerate(labels or []):
+        x = left + padding + column * (tile + padding) + tile / 2
+        draw.multiline_text((x, 2), text, fill="black", font=font, anchor="ma", align="center")
+    for row, text in enumerate(row_labels or []):
+        y = top + padding + row * (tile + padding) + tile / 2
+        draw.multiline_text((left - 4, y), text, fill="black", font=font, anchor="rm", align="right")
+    return out
+
+
+def save_grid(images: torch.Tensor, path: Path, nrow: int, labels: list[str] | None = None,
+              row_labels: list[str] | None = None, min_tile: int = 128) -> Path:
+    """Save ``(N, 3, H, W)`` images in [-1, 1] as one PNG grid with ``nrow`` images per row,
+    enlarged (nearest neighbour) until each image is at least ``min_tile`` pixels wide, with
+    ``labels`` naming the columns and ``row_labels`` the rows (see ``labelled``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    vutils.save_image(grid(images, nrow), path)
+    tile = images.shape[-1]
+    rows = -(-len(images) // nrow)
+    for names, count, what in ((labels, nrow, "columns"), (row_labels, rows, "rows")):
+        if names is not None and len(names) != count:
+            raise ValueError(f"{what} labels must name the {count} {what}, got {len(names)}")
+    scale = max(1, -(-min_tile // tile))
+    picture = enlarged(to_pil(grid(images, nrow)), scale)
+    if labels or row_labels:
+        picture = labelled(picture, tile * scale, 2 * scale, labels, row_labels)
+    picture.save(path)
     return path
+
+
+def side_by_side(*columns: torch.Tensor) -> torch.Tensor:
+    """Columns of images, each ``(N, 3, H, W)``, as rows: ``(N * C, 3, H, W)`` for
+    ``save_grid(..., nrow=C)`` (row i shows image i of every column)."""
+    return torch.stack([c.detach().float().cpu() for c in columns], dim=1).flatten(0, 1)
+
+
+def error_map(output: torch.Tensor, truth: torch.Tensor, full_scale: float = 0.5) -> torch.Tensor:
+    """``|output - truth|`` per pixel (mean over RGB, in [0, 1] units) as heat-map images
+    ``(N, 3, H, W)`` in [-1, 1]: black where right, through red and yellow to white at an error
+    of ``full_scale`` or more."""
+    from matplotlib import colormaps
+    error = (to_unit(output) - to_unit(truth)).abs().mean(1) / full_scale
+    heat = colormaps["inferno"](error.clamp(0, 1).numpy())[..., :3]
+    return torch.from_numpy(heat).permute(0, 3, 1, 2).float().mul(2).sub(1)
 
 
 def show_grid(images: torch.Tensor, nrow: int, title: str | None = None, ax=None, scale=1.0):

@@ -14,8 +14,9 @@ from starganlib.data.celeba import write_attributes
 from starganlib.v1.config import PRESETS, V1Config, preset
 from starganlib.v1.labels import create_labels, mask_vector_labels
 from starganlib.v1.model import Generator, count_parameters
-from starganlib.v1.train import (V1Trainer, diversity_of_v1, label_sources, learning_rate, sample,
-                                 save_result_grid, train)
+from starganlib.v1.evaluate import diversity_of_v1
+from starganlib.v1.train import (V1Trainer, label_sources, learning_rate, sample, save_result_grid,
+                                 train)
 
 ATTRS = ["Black_Hair", "Blond_Hair", "Male"]
 EXPRESSIONS = ["Neutral", "Happy"]

@@ -177,6 +177,11 @@ def _palette(f: Factors) -> dict[str, tuple[int, ...]]:
     return {name: _to_255(rgb) for name, rgb in colours.items()}
 
 
+def background_rgb(f: Factors) -> tuple[int, ...]:
+    """The 0..255 RGB colour of the background of ``f``'s picture."""
+    return _palette(f)["background"]
+
+
 # ---------------------------------------------------------------- shapes in head coordinates
 
 _UNIT_CIRCLE = np.stack([np.cos(np.linspace(0, 2 * np.pi, 48, endpoint=False)),

@@ -50,6 +50,7 @@ class V1Config:
     # periods (iterations) and bookkeeping
     log_every: int = 10
     sample_every: int = 1_000
+    eval_every: int = 10_000  # toyfaces: oracle and ground-truth metrics into metrics.csv
     save_every: int = 10_000
     keep: int = 3  # checkpoints kept
 
@@ -101,7 +102,8 @@ class V1Config:
         if self.crop_size is not None and self.crop_size < 1:
             raise ValueError(f"crop_size must be >= 1 or None, got {self.crop_size}")
         for name in ("test_count", "g_conv_dim", "d_conv_dim", "g_repeat_num", "d_repeat_num",
-                     "n_critic", "num_iters", "log_every", "sample_every", "save_every", "keep"):
+                     "n_critic", "num_iters", "log_every", "sample_every", "eval_every", "save_every",
+                     "keep"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.num_iters_decay <= self.num_iters:
@@ -126,7 +128,7 @@ TOY = dict(
     selected_attrs=("Black_Fur", "Ginger_Fur", "Grey_Fur", "Glasses", "Smiling"),
     crop_size=None, image_size=32, test_count=200, g_conv_dim=16, d_conv_dim=32, g_repeat_num=3,
     d_repeat_num=4, n_critic=2, num_iters=3_000, num_iters_decay=1_500, g_lr=2e-4, d_lr=2e-4,
-    log_every=10, sample_every=500, save_every=500)
+    log_every=10, sample_every=500, eval_every=500, save_every=500)
 
 PRESETS: dict[str, V1Config] = {
     "celeba-paper": V1Config(),

@@ -11,6 +11,8 @@
 """
 import torch
 
+from .config import V1Config
+
 HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")
 
 
@@ -67,3 +69,12 @@ def mask_vector_labels(c1, c2, which: int, dims: tuple[int, int]):
     mask = known.new_zeros(known.size(0), 2)
     mask[:, which] = 1
     return torch.cat([parts[0], parts[1], mask], dim=1)
+
+
+def condition(labels, which: int | None, cfg: V1Config):
+    """G's label vector: the labels themselves, or ``[c1 | c2 | mask]`` in two-dataset mode."""
+    if which is None:
+        return labels
+    dims = (len(cfg.selected_attrs), len(cfg.selected_attrs2))
+    return mask_vector_labels(labels if which == 0 else None, labels if which == 1 else None,
+                              which, dims)

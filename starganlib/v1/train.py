@@ -20,7 +20,6 @@ A run folder holds ``config.json``, ``checkpoints/``, ``losses.csv``, ``samples/
 ``metrics.json`` (with the oracle's per-attribute report on toyfaces). Ctrl-C or SIGTERM saves a
 checkpoint at the next iteration boundary and stops; ``resume=True`` continues.
 """
-import csv
 import json
 import math
 import time
@@ -41,7 +40,10 @@ from ..scalars import loss_values
 from ..viz import to_unit
 from . import losses
 from .config import TOYFACES, V1Config
-from .labels import create_labels, mask_vector_labels
+from ..csv_log import CsvLog
+from ..metrics.oracle import load_oracle
+from .evaluate import sample_batch, save_truth_figure, toyfaces_report
+from .labels import condition, create_labels
 from .model import Discriminator, Generator
 
 CHECKPOINT_KIND = "stargan-v1"
@@ -99,15 +101,6 @@ def label_sources(cfg: V1Config, split: str = "train") -> list[LabelSource]:
     k1 = len(cfg.selected_attrs)
     return [LabelSource(first, True, slice(0, k1), 0, "set1_"),
             LabelSource(second, False, slice(k1, cfg.cls_dim), 1, "set2_")]
-
-
-def condition(labels, which: int | None, cfg: V1Config):
-    """G's label vector: the labels themselves, or ``[c1 | c2 | mask]`` in two-dataset mode."""
-    if which is None:
-        return labels
-    dims = (len(cfg.selected_attrs), len(cfg.selected_attrs2))
-    return mask_vector_labels(labels if which == 0 else None, labels if which == 1 else None,
-                              which, dims)
 
 
 def learning_rate(lr0: float, i: int, cfg: V1Config) -> float:
@@ -255,28 +248,12 @@ def save_result_grid(x_real, fakes: list, path: Path) -> Path:
     return path
 
 
-def sample_batch(data: AttributeDataset, count: int):
-    """The first ``count`` images of a (test) split and their labels: a fixed sample batch."""
-    x, labels = zip(*(data[i] for i in range(min(count, len(data)))))
-    return torch.stack(x), torch.stack(labels)
-
-
 def save_samples(G, x, label_org, cfg: V1Config, path: Path) -> Path:
     was_training = G.training
     G.eval()  # only stops the IN running-average updates: outputs are the same (model.py)
     grid = save_result_grid(x, translate_to_targets(G, x, label_org, cfg), path)
     G.train(was_training)
     return grid
-
-
-def append_row(path: Path, row: dict) -> None:
-    """Append one row to a CSV file, writing the header (the row's keys) first if it is new."""
-    new = not path.exists()
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
 
 
 def train(cfg: V1Config, run_dir: Path, resume: bool = False, device="cpu",
@@ -301,12 +278,14 @@ def train(cfg: V1Config, run_dir: Path, resume: bool = False, device="cpu",
         trainer.load_state_dict(load_checkpoint(latest, trainer.device, kind=CHECKPOINT_KIND),
                                 latest)
     (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-    losses_csv = run_dir / "losses.csv"
-    losses_csv.unlink(missing_ok=True)  # rewritten from the history the checkpoint holds
+    losses_log = CsvLog(run_dir / "losses.csv")  # rewritten from the history the checkpoint holds
     for row in trainer.history:
-        append_row(losses_csv, row)
+        losses_log.write(row)
     x_fixed, label_fixed = (t.to(trainer.device) for t in sample_batch(test, cfg.batch_size))
-    started = time.perf_counter()
+    oracle = load_oracle(cfg.image_size, device=trainer.device) if cfg.image_root == TOYFACES else None
+    metrics_log = CsvLog(run_dir / "metrics.csv", trainer.step if resume else None)
+    elapsed = metrics_log.rows()[-1]["seconds"] if metrics_log.rows() else 0.0
+    started = time.perf_counter() - elapsed
     with StopRequest() as stop:
         for _ in tqdm(range(trainer.step, cfg.num_iters), initial=trainer.step,
                       total=cfg.num_iters, desc="StarGAN v1", disable=not progress,
@@ -316,10 +295,16 @@ def train(cfg: V1Config, run_dir: Path, resume: bool = False, device="cpu",
             if step % cfg.log_every == 0 or done:
                 row = {"step": step, **values}
                 trainer.history.append(row)
-                append_row(losses_csv, row)
+                losses_log.write(row)
             if step % cfg.sample_every == 0 or done:
                 save_samples(trainer.G, x_fixed, label_fixed, cfg,
                              run_dir / "samples" / f"{step:06d}.png")
+                if oracle is not None:
+                    save_truth_figure(trainer.G, test, cfg, run_dir / "samples" / f"{step:06d}_truth.png")
+            if oracle is not None and (step % cfg.eval_every == 0 or done):
+                metrics_log.write({"step": step, "seconds": round(time.perf_counter() - started, 1),
+                                   **toyfaces_report(trainer.G, oracle, test, cfg)})
+                trainer.G.train()
             if step % cfg.save_every == 0 or done or stop.requested:
                 manager.save(step, trainer.state_dict())
             if stop.requested:
@@ -327,10 +312,8 @@ def train(cfg: V1Config, run_dir: Path, resume: bool = False, device="cpu",
                                         f"continue with --resume")
     summary = {"step": trainer.step, "train_seconds": round(time.perf_counter() - started, 1),
                "losses": dict(trainer.latest), "checkpoint": str(manager.latest())}
-    if cfg.image_root == TOYFACES:
-        from ..metrics.oracle import load_oracle
-        oracle = load_oracle(cfg.image_size, device=trainer.device)
-        summary["oracle"] = oracle_report(trainer.G.eval(), oracle, test, cfg)
+    if oracle is not None:
+        summary["toyfaces"] = metrics_log.rows()[-1]
     (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -359,62 +342,3 @@ def sample(checkpoint_path, image_root=None, attr_file=None, out_path="samples.p
     test = attribute_dataset(cfg, "test")
     x, labels = (t.to(device) for t in sample_batch(test, num_images))
     return save_samples(G, x, labels, cfg, out_path)
-
-
-@torch.no_grad()
-def diversity_of_v1(G, x, c_trg, repeats: int = 10) -> float:
-    """Mean pairwise L1 distance between ``repeats`` outputs ``G(x, c_trg)`` of the same inputs.
-
-    StarGAN v1 has no noise or style input, so this is exactly 0: one output per target.
-    ``x`` ``(N, 3, H, W)``, ``c_trg`` ``(N, c_dim)``.
-    """
-    outputs = [G(x, c_trg) for _ in range(repeats)]
-    distances = [torch.mean(torch.abs(outputs[a] - outputs[b])).item()
-                 for a in range(repeats) for b in range(a + 1, repeats)]
-    return sum(distances) / len(distances)
-
-
-def toyfaces_domains(filenames: list[str]) -> torch.Tensor:
-    """Domain index ``(N,)`` of toyfaces images from their paths (``train/<domain>/...``)."""
-    from ..data.toyfaces import DOMAINS
-    return torch.tensor([DOMAINS.index(Path(name).parent.name) for name in filenames])
-
-
-@torch.no_grad()
-def oracle_report(G, oracle, data: AttributeDataset, cfg: V1Config, num_images: int = 200,
-                  repeats: int = 10) -> dict[str, float]:
-    """Judge G's test-time translations of toyfaces with the oracle.
-
-    The first ``num_images`` images of ``data`` (a toyfaces test split) are translated to every
-    target of ``create_labels``. Returns, per attribute a:
-    ``changed/<a>``: how often the oracle sees attribute a as the target says in the translations
-    whose target changed a (the edit worked), and ``all/<a>``: the same over every translation
-    (the edit worked and the other attributes were kept). From ``translation_metrics`` with R =
-    ``repeats`` outputs per input: ``domain_kept`` (the oracle still sees the source's cat, dog or
-    wild: attribute edits keep the domain), ``content_error`` (pose kept) and ``diversity`` (the
-    R outputs of v1 are identical, so 0).
-    """
-    from ..metrics.oracle import attribute_accuracy, translation_metrics
-    x, label_org = sample_batch(data, num_images)
-    device = next(G.parameters()).device
-    x, label_org = x.to(device), label_org.to(device)
-    names = list(cfg.selected_attrs)
-    targets = create_labels(label_org, names)
-    fakes = [G(x, condition(c, 0 if cfg.joint else None, cfg)) for c in targets]
-    report = {}
-    for i, (fake, c_trg) in enumerate(zip(fakes, targets)):
-        changed = (c_trg[:, i] != label_org[:, i])
-        if changed.any():
-            acc = attribute_accuracy(oracle, fake[changed], c_trg[changed][:, i:i + 1], [names[i]])
-            report[f"changed/{names[i]}"] = acc[names[i]]
-    all_fakes, all_targets = torch.cat(fakes), torch.cat(targets)
-    report.update({f"all/{k}": v for k, v in
-                   attribute_accuracy(oracle, all_fakes, all_targets, names).items()})
-    x_src = x.repeat(len(targets), 1, 1, 1)
-    c_all = torch.cat([condition(c, 0 if cfg.joint else None, cfg) for c in targets])
-    repeated = torch.stack([G(x_src, c_all) for _ in range(repeats)])  # (R, K N, 3, H, W)
-    y_src = toyfaces_domains(data.filenames[:len(x)]).repeat(len(targets))
-    metrics = translation_metrics(oracle, x_src, repeated, y_src)
-    report.update(domain_kept=metrics["accuracy"], content_error=metrics["content_error"],
-                  diversity=metrics["diversity"])
-    return report

@@ -3,13 +3,15 @@
     run_dir/config.json                the configuration
     run_dir/checkpoints/ckpt_*.pt      the last few checkpoints and a ``latest`` pointer
     run_dir/losses.csv                 every loss term at every step
-    run_dir/samples/{step}_*.png       latent-guided, reference-guided and cycle grids (EMA nets)
-    run_dir/metrics.csv, metrics.json  oracle metrics over training (toyfaces) and the summary
+    run_dir/samples/{step}_*.png       latent-guided, reference-guided and cycle grids (EMA nets),
+                                       enlarged; on toyfaces also ``_truth``: outputs beside
+                                       their ground truth and error maps
+    run_dir/metrics.csv, metrics.json  on toyfaces, oracle and ground-truth metrics over
+                                       training (``evaluate.oracle_eval``); the summary
 
 Ctrl-C or SIGTERM saves a checkpoint before stopping; a NaN or Inf loss stops the run at once
 without overwriting the last good checkpoint.
 """
-import csv
 import json
 import math
 import time
@@ -19,15 +21,20 @@ import torch
 from tqdm.auto import tqdm
 
 from ..checkpoint import CheckpointManager, load_checkpoint
+from ..csv_log import CsvLog
 from ..data.folders import DomainFolder, TrainBatches, check_splits, to_float
 from ..distributed import World, close, init_from_env
 from ..interrupt import StopRequest
 from ..scalars import loss_values
-from ..viz import save_grid
+from ..metrics import ground_truth as gt
+from ..viz import error_map, save_grid, side_by_side
 from .config import V2Config
-from .evaluate import oracle_eval
-from .synthesis import cycle_grid, latent_grid, reference_grid
+from ..metrics.oracle import content_baselines
+from .evaluate import ToyfacesJudge, oracle_eval, toyfaces_judge
+from .synthesis import cycle_grid, latent_grid, reference_grid, translate_reference
 from .train import CHECKPOINT_KIND, V2Trainer
+
+TRUTH_COLUMNS = ("source", "reference", "output", "ground\ntruth", "|output -\ntruth|")
 
 
 def dataset_root(cfg: V2Config) -> Path:
@@ -44,52 +51,43 @@ def dataset_root(cfg: V2Config) -> Path:
     return root
 
 
-class CsvLog:
-    """Append rows of numbers to a CSV file whose columns come from the first row."""
-
-    def __init__(self, path: Path, resume_step: int | None = None):
-        self.path = Path(path)
-        if resume_step is None:
-            self.path.unlink(missing_ok=True)
-        elif self.path.exists():  # forget rows logged after the checkpoint we resume from
-            with self.path.open() as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-            self.path.unlink()
-            for row in rows:
-                self.write(row)
-
-    def write(self, row: dict) -> None:
-        new = not self.path.exists()
-        with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
-
-    def rows(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        with self.path.open() as f:
-            return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+def fixed_indices(folder: DomainFolder, per_domain: int = 2) -> torch.Tensor:
+    """The indices of the first ``per_domain`` images of every domain."""
+    return torch.cat([pool[:per_domain] for pool in folder.by_domain])
 
 
 def fixed_inputs(folder: DomainFolder, per_domain: int = 2):
     """The first ``per_domain`` images of every domain, as float ``(N, 3, S, S)`` and labels."""
-    idx = torch.cat([pool[:per_domain] for pool in folder.by_domain])
+    idx = fixed_indices(folder, per_domain)
     return to_float(folder.images(idx)), folder.labels[idx]
 
 
-def save_samples(trainer: V2Trainer, folder: DomainFolder, run_dir: Path) -> None:
-    """Latent, reference and cycle grids of the EMA networks for fixed validation images."""
+def save_samples(trainer: V2Trainer, folder: DomainFolder, run_dir: Path,
+                 factors: list | None = None) -> None:
+    """Latent, reference and cycle grids of the EMA networks for fixed validation images, saved
+    enlarged with labelled columns; with the images' ``factors`` (toyfaces) also the
+    reference-guided outputs beside their ground truth and error maps (``*_truth.png``)."""
     device, cfg, nets = trainer.device, trainer.cfg, trainer.nets_ema
-    x, y = (t.to(device) for t in fixed_inputs(folder))
+    idx = fixed_indices(folder)
+    x, y = to_float(folder.images(idx)).to(device), folder.labels[idx].to(device)
+    names = folder.domains
     z = torch.randn(3, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(device)
     step, out = trainer.step, run_dir / "samples"
-    n_cols = 1 + cfg.num_domains * len(z)
-    save_grid(latent_grid(nets, x, cfg.num_domains, z), out / f"{step:06d}_latent.png", n_cols)
+    save_grid(latent_grid(nets, x, cfg.num_domains, z), out / f"{step:06d}_latent.png",
+              1 + cfg.num_domains * len(z),
+              ["source"] + [f"{d}\nz{j + 1}" for d in names for j in range(len(z))])
     perm = torch.roll(torch.arange(len(x)), shifts=len(x) // cfg.num_domains)
-    save_grid(reference_grid(nets, x, x[perm], y[perm]), out / f"{step:06d}_reference.png", len(x) + 1)
-    save_grid(cycle_grid(nets, x, y, x[perm], y[perm]), out / f"{step:06d}_cycle.png", len(x))
+    save_grid(reference_grid(nets, x, x[perm], y[perm]), out / f"{step:06d}_reference.png",
+              len(x) + 1, ["reference"] + [f"source\n{names[k]}" for k in y.tolist()])
+    translations = [f"{names[a]} to\n{names[b]}" for a, b in zip(y.tolist(), y[perm].tolist())]
+    save_grid(cycle_grid(nets, x, y, x[perm], y[perm]), out / f"{step:06d}_cycle.png", len(x),
+              translations, ["sources", "references", "translations", "reconstructions"])
+    if factors is not None:
+        fake = translate_reference(nets, x, x[perm], y[perm])
+        truth = gt.render_batch([gt.reference_truth(factors[i], factors[j])
+                                 for i, j in zip(idx.tolist(), idx[perm].tolist())], folder.img_size)
+        save_grid(side_by_side(x, x[perm], fake, truth, error_map(fake, truth)),
+                  out / f"{step:06d}_truth.png", 5, list(TRUTH_COLUMNS), translations)
 
 
 def _check_finite(values: dict[str, float], step: int, manager: CheckpointManager) -> None:
@@ -145,10 +143,9 @@ def _train(cfg: V2Config, run_dir: Path, resume: bool, world: World, progress: b
     trainer = V2Trainer(cfg, device, world=world)
     manager = CheckpointManager(run_dir, cfg.keep)
     _start(cfg, run_dir, resume, trainer, manager)
-    oracle = None
+    judge = None
     if cfg.dataset == "toyfaces" and main:
-        from ..metrics.oracle import load_oracle
-        oracle = load_oracle(cfg.img_size, device=trainer.device)
+        judge = toyfaces_judge(root, val_folder, trainer.device)
     logs = [CsvLog(run_dir / name, trainer.step if resume else None) if main else None
             for name in ("losses.csv", "metrics.csv")]
     losses_log, metrics_log = logs
@@ -166,7 +163,7 @@ def _train(cfg: V2Config, run_dir: Path, resume: bool, world: World, progress: b
             _check_finite(values, trainer.step, manager)
             stop_now = world.any(stop.requested)
             if main:
-                _after_step(trainer, values, val_folder, oracle, run_dir, manager, metrics_log,
+                _after_step(trainer, values, val_folder, judge, run_dir, manager, metrics_log,
                             losses_log, started, stop_now)
             if stop_now:
                 world.barrier()  # the checkpoint is written before any process exits
@@ -175,20 +172,22 @@ def _train(cfg: V2Config, run_dir: Path, resume: bool, world: World, progress: b
     world.barrier()
     if not main:
         return {"step": trainer.step}
-    return write_summary(run_dir, trainer, metrics_log, time.perf_counter() - started, oracle)
+    return write_summary(run_dir, trainer, metrics_log, time.perf_counter() - started, judge)
 
 
-def _after_step(trainer: V2Trainer, values: dict, val_folder: DomainFolder, oracle, run_dir: Path,
-                manager: CheckpointManager, metrics_log: CsvLog, losses_log: CsvLog,
-                started: float, stop_now: bool) -> None:
-    """Rank 0's bookkeeping after a step: the loss log, sample grids, oracle metrics, checkpoint."""
+def _after_step(trainer: V2Trainer, values: dict, val_folder: DomainFolder,
+                judge: ToyfacesJudge | None, run_dir: Path, manager: CheckpointManager,
+                metrics_log: CsvLog, losses_log: CsvLog, started: float, stop_now: bool) -> None:
+    """Rank 0's bookkeeping after a step: the loss log, sample grids, toyfaces metrics (oracle
+    and ground truth), checkpoint."""
     cfg = trainer.cfg
     losses_log.write({"step": trainer.step, "lambda_ds": trainer.lambda_ds, **values})
     done = trainer.step == cfg.total_iters
     if trainer.step % cfg.sample_every == 0 or done:
-        save_samples(trainer, val_folder, run_dir)
-    if oracle is not None and (trainer.step % cfg.eval_every == 0 or done):
-        row = oracle_eval(trainer.nets_ema, val_folder, oracle, cfg.latent_dim, device=trainer.device)
+        save_samples(trainer, val_folder, run_dir, judge.factors if judge else None)
+    if judge is not None and (trainer.step % cfg.eval_every == 0 or done):
+        row = oracle_eval(trainer.nets_ema, val_folder, judge.oracle, cfg.latent_dim,
+                          judge.factors, device=trainer.device)
         metrics_log.write({"step": trainer.step,
                            "seconds": round(time.perf_counter() - started, 1), **row})
     if trainer.step % cfg.save_every == 0 or done or stop_now:
@@ -196,14 +195,13 @@ def _after_step(trainer: V2Trainer, values: dict, val_folder: DomainFolder, orac
 
 
 def write_summary(run_dir: Path, trainer: V2Trainer, metrics_log: CsvLog, seconds: float,
-                  oracle=None) -> dict:
-    """metrics.json: steps, wall time, and on toyfaces the last oracle metrics with the scale of
-    the content error (a perfect translation vs unrelated faces)."""
+                  judge: ToyfacesJudge | None = None) -> dict:
+    """metrics.json: steps, wall time, and on toyfaces the last metrics with the scale of the
+    oracle's content error (a perfect translation vs unrelated faces)."""
     rows = metrics_log.rows()
     summary = {"step": trainer.step, "train_seconds": round(seconds, 1),
                "final": rows[-1] if rows else {}, "checkpoint": str(CheckpointManager(run_dir).latest())}
-    if oracle is not None:
-        from ..metrics.oracle import content_baselines
-        summary["content_error_scale"] = content_baselines(oracle)
+    if judge is not None:
+        summary["content_error_scale"] = content_baselines(judge.oracle)
     (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
     return summary
