@@ -152,12 +152,14 @@ def cmd_eval(args) -> None:
     if args.dataset is not None:
         cfg = cfg.replace(dataset=str(args.dataset))
     root = dataset_root(cfg)
-    oracle = None
+    judge = None
     if cfg.dataset == "toyfaces":
-        from .metrics.oracle import load_oracle
-        oracle = load_oracle(cfg.img_size, device=device)
-    report = evaluate(nets, cfg, root, official_judges(device, oracle), args.num_outs,
-                      args.batch_size, device=device)
+        from .data.folders import DomainFolder
+        from .v2.evaluate import toyfaces_judge
+        judge = toyfaces_judge(root, DomainFolder(root / "val", cfg.img_size), device)
+    report = evaluate(nets, cfg, root, official_judges(device, judge and judge.oracle,
+                                                       judge and judge.factors),
+                      args.num_outs, args.batch_size, device=device)
     out = args.out or args.checkpoint.parent.parent / "eval"
     out.mkdir(parents=True, exist_ok=True)
     (out / "eval.json").write_text(json.dumps(report, indent=2))

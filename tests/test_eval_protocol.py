@@ -1,4 +1,5 @@
 """The official evaluation protocol: every ordered pair of domains, both modes, FID + diversity."""
+import dataclasses
 import json
 
 import pytest
@@ -6,6 +7,9 @@ import torch
 
 from starganlib.__main__ import main
 from starganlib.checkpoint import CheckpointManager
+from starganlib.data.folders import DomainFolder
+from starganlib.data.toyfaces import generate
+from starganlib.metrics.ground_truth import factors_of
 from starganlib.v2.eval_protocol import Judges, evaluate, format_table
 from starganlib.v2.run import train
 from starganlib.v2.sample import load_ema_nets
@@ -60,6 +64,23 @@ def test_identical_outputs_have_zero_diversity_and_fid_of_a_set_with_itself_is_z
     assert frechet_distance_of(feats, feats) == pytest.approx(0, abs=1e-6)
 
 
+def test_on_toyfaces_reference_outputs_are_scored_against_the_ground_truth(tmp_path):
+    root = generate(tmp_path / "toy", size=32, train_per_domain=3, val_per_domain=4, progress=False)
+    run = tmp_path / "run"
+    train(tiny_v2_config(dataset=str(root), img_size=32, num_domains=3, total_iters=1), run,
+          progress=False)
+    nets, cfg = load_ema_nets(CheckpointManager(run).latest())
+    nets.generator.forward = lambda x, s, masks=None: x  # "translation" = copy the source
+    val = DomainFolder(root / "val", 32)
+    judges = dataclasses.replace(mean_colour_judges(), factors=factors_of(val.files, root))
+    report = evaluate(nets, cfg, root, judges, num_outs=2, progress=False)
+    mean = report["reference"]["mean"]
+    assert mean["reference_l1"] == pytest.approx(mean["copy_source_l1"])
+    assert mean["copy_reference_l1"] < mean["copy_source_l1"]
+    assert "reference_l1" not in report["latent"]["mean"]  # no unique answer there
+    assert "reference_psnr" in format_table(report)
+
+
 def test_num_outs_below_two_is_refused(trained):
     root, checkpoint = trained
     nets, cfg = load_ema_nets(checkpoint)
@@ -70,7 +91,7 @@ def test_num_outs_below_two_is_refused(trained):
 def test_cli_writes_eval_json(trained, tmp_path, monkeypatch, capsys):
     root, checkpoint = trained
     monkeypatch.setattr("starganlib.v2.eval_protocol.official_judges",
-                        lambda device, oracle=None: mean_colour_judges())
+                        lambda device, oracle=None, factors=None: mean_colour_judges())
     main(["eval", "--checkpoint", str(checkpoint), "--num-outs", "2", "--out", str(tmp_path),
           "--device", "cpu"])
     report = json.loads((tmp_path / "eval.json").read_text())

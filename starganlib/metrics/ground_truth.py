@@ -117,6 +117,19 @@ def summary(errors: dict[str, torch.Tensor], prefix: str, suffix: str = "") -> d
     return {f"{prefix}{name}{suffix}": float(values.mean()) for name, values in errors.items()}
 
 
+def reference_guided_errors(outputs: torch.Tensor, x_src: torch.Tensor, x_ref: torch.Tensor,
+                            sources: list[Factors], references: list[Factors]) -> dict[str, float]:
+    """Reference-guided outputs, their sources and references (each ``(M, 3, H, W)`` in
+    [-1, 1]) and the sources' and references' factors (M each) -> ``reference_l1/psnr`` of the
+    outputs against the right answers, and ``copy_source_l1/psnr``, ``copy_reference_l1/psnr``
+    of the two trivial baselines."""
+    truth = render_batch([reference_truth(s, r) for s, r in zip(sources, references)],
+                         outputs.shape[-1])
+    return {**summary(pixel_errors(outputs, truth), "reference_"),
+            **summary(pixel_errors(x_src, truth), "copy_source_"),
+            **summary(pixel_errors(x_ref, truth), "copy_reference_")}
+
+
 def nearest_truth(output: torch.Tensor, candidates: list[list[Factors]], size: int) -> torch.Tensor:
     """For each output ``(N, 3, H, W)``, the rendering of its candidates (one list of right
     answers per output, e.g. from ``edit_truths``) closest to it in L1: ``(N, 3, H, W)``."""
