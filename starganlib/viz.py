@@ -47,23 +47,30 @@ def labelled(image: Image.Image, tile: int, padding: int, labels: list[str] | No
     return out
 
 
-def save_grid(images: torch.Tensor, path: Path, nrow: int, labels: list[str] | None = None,
-              row_labels: list[str] | None = None, min_tile: int = 128) -> Path:
-    """Save ``(N, 3, H, W)`` images in [-1, 1] as one PNG grid with ``nrow`` images per row,
+def picture(images: torch.Tensor, nrow: int, labels: list[str] | None = None,
+            row_labels: list[str] | None = None, min_tile: int = 128) -> Image.Image:
+    """``(N, 3, H, W)`` images in [-1, 1] as one PIL grid with ``nrow`` images per row,
     enlarged (nearest neighbour) until each image is at least ``min_tile`` pixels wide, with
-    ``labels`` naming the columns and ``row_labels`` the rows (see ``labelled``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ``labels`` naming the columns and ``row_labels`` the rows (see ``labelled``). A notebook
+    shows the returned image as it is."""
     tile = images.shape[-1]
     rows = -(-len(images) // nrow)
     for names, count, what in ((labels, nrow, "columns"), (row_labels, rows, "rows")):
         if names is not None and len(names) != count:
             raise ValueError(f"{what} labels must name the {count} {what}, got {len(names)}")
     scale = max(1, -(-min_tile // tile))
-    picture = enlarged(to_pil(grid(images, nrow)), scale)
+    image = enlarged(to_pil(grid(images, nrow)), scale)
     if labels or row_labels:
-        picture = labelled(picture, tile * scale, 2 * scale, labels, row_labels)
-    picture.save(path)
+        image = labelled(image, tile * scale, 2 * scale, labels, row_labels)
+    return image
+
+
+def save_grid(images: torch.Tensor, path: Path, nrow: int, labels: list[str] | None = None,
+              row_labels: list[str] | None = None, min_tile: int = 128) -> Path:
+    """Save ``picture(images, nrow, labels, row_labels, min_tile)`` as a PNG."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture(images, nrow, labels, row_labels, min_tile).save(path)
     return path
 
 

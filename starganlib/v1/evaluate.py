@@ -14,7 +14,7 @@ from ..data.celeba import AttributeDataset
 from ..data.toyfaces import DOMAINS
 from ..metrics import ground_truth as gt
 from ..metrics.oracle import attribute_accuracy, translation_metrics
-from ..viz import error_map, save_grid, side_by_side
+from ..viz import error_map, picture, side_by_side
 from .config import V1Config
 from .labels import condition, create_labels
 
@@ -128,9 +128,9 @@ def toyfaces_report(G, oracle, data: AttributeDataset, cfg: V1Config) -> dict[st
 
 
 @torch.no_grad()
-def save_truth_figure(G, data: AttributeDataset, cfg: V1Config, path: Path) -> Path:
-    """One row per attribute: the first test image whose edit changes it, G's edit, the right
-    answer nearest to it and the error map (enlarged, with labelled rows and columns)."""
+def edit_comparison(G, data: AttributeDataset, cfg: V1Config):
+    """A picture (PIL, enlarged) with one row per attribute: the first test image whose edit
+    changes it, G's edit, the right answer nearest to it and the error map."""
     x, label_org = sample_batch(data, min(len(data), 50))
     factors = gt.factors_of([data.image_root / f for f in data.filenames[:len(x)]], data.image_root)
     device, names = next(G.parameters()).device, list(cfg.selected_attrs)
@@ -149,4 +149,4 @@ def save_truth_figure(G, data: AttributeDataset, cfg: V1Config, path: Path) -> P
         rows.append(side_by_side(x[j:j + 1], fake, truth, error_map(fake, truth)))
         row_labels.append(f"{names[i]}\n{'on' if c_trg[j, i] else 'off'}")
     G.train(was_training)
-    return save_grid(torch.cat(rows), path, 4, list(TRUTH_COLUMNS), row_labels)
+    return picture(torch.cat(rows), 4, list(TRUTH_COLUMNS), row_labels)

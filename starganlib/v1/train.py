@@ -42,7 +42,7 @@ from . import losses
 from .config import TOYFACES, V1Config
 from ..csv_log import CsvLog
 from ..metrics.oracle import load_oracle
-from .evaluate import sample_batch, save_truth_figure, toyfaces_report
+from .evaluate import sample_batch, edit_comparison, toyfaces_report
 from .labels import condition, create_labels
 from .model import Discriminator, Generator
 
@@ -300,7 +300,8 @@ def train(cfg: V1Config, run_dir: Path, resume: bool = False, device="cpu",
                 save_samples(trainer.G, x_fixed, label_fixed, cfg,
                              run_dir / "samples" / f"{step:06d}.png")
                 if oracle is not None:
-                    save_truth_figure(trainer.G, test, cfg, run_dir / "samples" / f"{step:06d}_truth.png")
+                    edit_comparison(trainer.G, test, cfg).save(
+                        run_dir / "samples" / f"{step:06d}_truth.png")
             if oracle is not None and (step % cfg.eval_every == 0 or done):
                 metrics_log.write({"step": step, "seconds": round(time.perf_counter() - started, 1),
                                    **toyfaces_report(trainer.G, oracle, test, cfg)})

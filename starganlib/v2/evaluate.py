@@ -17,7 +17,10 @@ import torch
 from ..data.folders import DomainFolder, to_float
 from ..metrics import ground_truth as gt
 from ..metrics.oracle import load_oracle, translation_metrics
+from ..viz import error_map, picture, side_by_side
 from .synthesis import translate_latent, translate_reference
+
+TRUTH_COLUMNS = ("source", "reference", "output", "ground\ntruth", "|output -\ntruth|")
 
 
 @dataclass
@@ -88,6 +91,24 @@ def ground_truth_metrics(t: Translations, folder: DomainFolder, factors: list) -
         t.reference.flatten(0, 1), x_src, to_float(folder.images(t.ref_idx.flatten())),
         [factors[i] for i in t.idx.tolist()] * r, [factors[i] for i in t.ref_idx.flatten().tolist()])
     return {**errors, **gt.summary(gt.pixel_errors(t.cycle.flatten(0, 1), x_src), "cycle_")}
+
+
+@torch.no_grad()
+def reference_comparison(nets, folder: DomainFolder, factors: list, idx: torch.Tensor,
+                         ref_idx: torch.Tensor):
+    """A picture (PIL, enlarged) with one row per source ``idx[i]`` of ``folder``: the source,
+    its reference ``ref_idx[i]``, the reference-guided output, the right answer rendered from
+    the factors, and the error map ``|output - truth|``."""
+    device = next(nets.generator.parameters()).device
+    x_src, x_ref = (to_float(folder.images(i)).to(device) for i in (idx, ref_idx))
+    y_ref = folder.labels[ref_idx].to(device)
+    fake = translate_reference(nets, x_src, x_ref, y_ref)
+    truth = gt.render_batch([gt.reference_truth(factors[i], factors[j])
+                             for i, j in zip(idx.tolist(), ref_idx.tolist())], folder.img_size)
+    names = folder.domains
+    rows = [f"{names[a]} to\n{names[b]}" for a, b in zip(folder.labels[idx].tolist(), y_ref.tolist())]
+    return picture(side_by_side(x_src, x_ref, fake, truth, error_map(fake, truth)), 5,
+                   list(TRUTH_COLUMNS), rows)
 
 
 @torch.no_grad()

@@ -26,15 +26,13 @@ from ..data.folders import DomainFolder, TrainBatches, check_splits, to_float
 from ..distributed import World, close, init_from_env
 from ..interrupt import StopRequest
 from ..scalars import loss_values
-from ..metrics import ground_truth as gt
-from ..viz import error_map, save_grid, side_by_side
+from ..viz import save_grid
 from .config import V2Config
 from ..metrics.oracle import content_baselines
-from .evaluate import ToyfacesJudge, oracle_eval, toyfaces_judge
-from .synthesis import cycle_grid, latent_grid, reference_grid, translate_reference
+from .evaluate import ToyfacesJudge, oracle_eval, reference_comparison, toyfaces_judge
+from .synthesis import cycle_grid, latent_grid, reference_grid
 from .train import CHECKPOINT_KIND, V2Trainer
 
-TRUTH_COLUMNS = ("source", "reference", "output", "ground\ntruth", "|output -\ntruth|")
 
 
 def dataset_root(cfg: V2Config) -> Path:
@@ -83,11 +81,7 @@ def save_samples(trainer: V2Trainer, folder: DomainFolder, run_dir: Path,
     save_grid(cycle_grid(nets, x, y, x[perm], y[perm]), out / f"{step:06d}_cycle.png", len(x),
               translations, ["sources", "references", "translations", "reconstructions"])
     if factors is not None:
-        fake = translate_reference(nets, x, x[perm], y[perm])
-        truth = gt.render_batch([gt.reference_truth(factors[i], factors[j])
-                                 for i, j in zip(idx.tolist(), idx[perm].tolist())], folder.img_size)
-        save_grid(side_by_side(x, x[perm], fake, truth, error_map(fake, truth)),
-                  out / f"{step:06d}_truth.png", 5, list(TRUTH_COLUMNS), translations)
+        reference_comparison(nets, folder, factors, idx, idx[perm]).save(out / f"{step:06d}_truth.png")
 
 
 def _check_finite(values: dict[str, float], step: int, manager: CheckpointManager) -> None:
