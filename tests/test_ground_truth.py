@@ -142,3 +142,19 @@ def test_v1_training_logs_ground_truth_metrics_per_attribute(tmp_path, toy_store
             assert prefix + attr in rows[-1]
     assert summary["toyfaces"]["edit_l1"] == pytest.approx(float(rows[-1]["edit_l1"]))
     assert (tmp_path / "v1" / "samples" / "000002_truth.png").is_file()
+
+
+def test_the_quality_bars_judge_each_criterion():
+    good = {"reference_l1": 0.03, "reference_psnr": 23.0, "latent_accuracy": 0.97,
+            "reference_accuracy": 0.99, "latent_diversity": 0.8, "latent_content_error": 0.07}
+    assert all(gt.v2_quality_bar(good, ideal_content_error=0.06).values())
+    blurry = {**good, "reference_l1": 0.065, "reference_psnr": 17.5}
+    assert [k for k, ok in gt.v2_quality_bar(blurry, 0.06).items() if not ok] == [
+        "reference_l1 <= 0.032", "reference_psnr >= 22"]
+    assert not gt.v2_quality_bar(good, ideal_content_error=0.04)["latent content kept"]
+    v1 = {"edit_l1/Glasses": 0.004, "copy_source_l1/Glasses": 0.02, "changed/Glasses": 0.95,
+          "background_l1": 0.01}
+    assert all(gt.v1_quality_bar(v1, ["Glasses"]).values())
+    worse_than_copying = {**v1, "edit_l1/Glasses": 0.1, "background_l1": 0.08}
+    assert [k for k, ok in gt.v1_quality_bar(worse_than_copying, ["Glasses"]).items() if not ok] == [
+        "edit_l1/Glasses <= 0.8 copy_source", "background_l1 <= 0.02"]

@@ -141,8 +141,30 @@ def nearest_truth(output: torch.Tensor, candidates: list[list[Factors]], size: i
     return torch.stack(picked)
 
 
-def content_is_kept(content_error: float, ideal: float, slack: float = 1.5) -> bool:
-    """Whether an oracle ``content_error`` of latent-guided outputs is within ``slack`` times
-    the oracle's own error on perfect translations (``content_baselines()["ideal"]``)."""
-    return content_error <= slack * ideal
+def v2_quality_bar(row: dict, ideal_content_error: float) -> dict[str, bool]:
+    """Which criteria of the course's quality bar a StarGAN v2 model meets, from a row of
+    ``oracle_eval`` (``metrics.csv``) and the oracle's error on perfect translations
+    (``content_baselines()["ideal"]``): reference-guided outputs close to the ground truth
+    (L1 <= 0.032, PSNR >= 22 dB), the target domain read by the oracle in both modes (>= 0.95),
+    clearly different outputs for different latent codes (oracle style diversity >= 0.5), and
+    latent-guided outputs that keep the source's content (oracle content error <= 1.5 times its
+    error on perfect translations)."""
+    return {"reference_l1 <= 0.032": row["reference_l1"] <= 0.032,
+            "reference_psnr >= 22": row["reference_psnr"] >= 22,
+            "latent_accuracy >= 0.95": row["latent_accuracy"] >= 0.95,
+            "reference_accuracy >= 0.95": row["reference_accuracy"] >= 0.95,
+            "latent_diversity >= 0.5": row["latent_diversity"] >= 0.5,
+            "latent content kept": row["latent_content_error"] <= 1.5 * ideal_content_error}
 
+
+def v1_quality_bar(row: dict, attributes) -> dict[str, bool]:
+    """Which criteria of the course's quality bar a StarGAN v1 model meets, from a row of
+    ``v1.evaluate.toyfaces_report``: for every attribute the edit is closer to the ground truth
+    than returning the source unchanged (at most 0.8 times its L1), the oracle sees the edit
+    (>= 0.9), and the background stays as it was (L1 <= 0.02)."""
+    bar = {}
+    for a in attributes:
+        bar[f"edit_l1/{a} <= 0.8 copy_source"] = row[f"edit_l1/{a}"] <= 0.8 * row[f"copy_source_l1/{a}"]
+        bar[f"changed/{a} >= 0.9"] = row[f"changed/{a}"] >= 0.9
+    bar["background_l1 <= 0.02"] = row["background_l1"] <= 0.02
+    return bar

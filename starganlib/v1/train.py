@@ -41,6 +41,7 @@ from ..viz import to_unit
 from . import losses
 from .config import TOYFACES, V1Config
 from ..csv_log import CsvLog
+from ..metrics.ground_truth import v1_quality_bar
 from ..metrics.oracle import load_oracle
 from .evaluate import sample_batch, edit_comparison, toyfaces_report
 from .labels import condition, create_labels
@@ -259,7 +260,8 @@ def save_samples(G, x, label_org, cfg: V1Config, path: Path) -> Path:
 def train(cfg: V1Config, run_dir: Path, resume: bool = False, device="cpu",
           progress=True) -> dict:
     """Train StarGAN v1 into ``run_dir``; returns ``{step, train_seconds, losses, checkpoint}``
-    and, on toyfaces, ``oracle`` (see ``oracle_report``); the same is written to metrics.json.
+    and, on toyfaces, ``toyfaces`` (the last row of metrics.csv: ``evaluate.toyfaces_report``)
+    and ``quality_bar`` (``ground_truth.v1_quality_bar``); the same is written to metrics.json.
 
     ``resume=True`` continues from the newest checkpoint of ``run_dir``; without it, a folder that
     already holds checkpoints is refused (FileExistsError).
@@ -315,6 +317,7 @@ def train(cfg: V1Config, run_dir: Path, resume: bool = False, device="cpu",
                "losses": dict(trainer.latest), "checkpoint": str(manager.latest())}
     if oracle is not None:
         summary["toyfaces"] = metrics_log.rows()[-1]
+        summary["quality_bar"] = v1_quality_bar(summary["toyfaces"], cfg.selected_attrs)
     (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
     return summary
 

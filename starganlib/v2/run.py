@@ -28,6 +28,7 @@ from ..interrupt import StopRequest
 from ..scalars import loss_values
 from ..viz import save_grid
 from .config import V2Config
+from ..metrics.ground_truth import v2_quality_bar
 from ..metrics.oracle import content_baselines
 from .evaluate import ToyfacesJudge, oracle_eval, reference_comparison, toyfaces_judge
 from .synthesis import cycle_grid, latent_grid, reference_grid
@@ -190,12 +191,14 @@ def _after_step(trainer: V2Trainer, values: dict, val_folder: DomainFolder,
 
 def write_summary(run_dir: Path, trainer: V2Trainer, metrics_log: CsvLog, seconds: float,
                   judge: ToyfacesJudge | None = None) -> dict:
-    """metrics.json: steps, wall time, and on toyfaces the last metrics with the scale of the
-    oracle's content error (a perfect translation vs unrelated faces)."""
+    """metrics.json: steps, wall time, and on toyfaces the last metrics, the scale of the
+    oracle's content error (a perfect translation vs unrelated faces) and which criteria of the
+    quality bar (``ground_truth.v2_quality_bar``) the model meets."""
     rows = metrics_log.rows()
     summary = {"step": trainer.step, "train_seconds": round(seconds, 1),
                "final": rows[-1] if rows else {}, "checkpoint": str(CheckpointManager(run_dir).latest())}
-    if judge is not None:
+    if judge is not None and rows:
         summary["content_error_scale"] = content_baselines(judge.oracle)
+        summary["quality_bar"] = v2_quality_bar(rows[-1], summary["content_error_scale"]["ideal"])
     (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
     return summary
