@@ -259,23 +259,12 @@ def expect_same_gradients(student: nn.Module, reference: nn.Module, inputs: dict
                         missing=f"{name} was detached ({name}.detach(), {name}.data) or used "
                                 f"outside autograd (.item(), numpy), so {learner} would never "
                                 "learn through it.", hint=hint)
-    ref_params = dict(reference.named_parameters())
-    grads = {n: p.grad for n, p in student.named_parameters()}
-    cut = [n for n, g in grads.items() if g is None and ref_params[n].grad is not None
-           and ref_params[n].grad.any()]
-    if cut:
-        raise AssertionError(
-            f"{what}: no gradient reaches {', '.join(cut)}.\nLikely mistake: the path from these "
-            "weights to the output is cut (.detach(), .data, .item(), numpy or a "
-            "torch.no_grad() block), so they would never learn.")
-    for name, grad in grads.items():
-        expect_gradient(grad, ref_params[name].grad,
-                        f"{what}: the gradient with respect to the weights {name}", missing="",
+    parameter_gradients(student, reference, f"{what}: the gradient with respect to the weights",
                         hint=hint)
 
 
 def compare_function(fn, reference, args: list, what: str, gradients: dict,
-                     value_hint: str = "", likely=()) -> None:
+                     value_hint: str = "") -> None:
     """``fn(*args)`` against ``reference(*args)``: the value, then the gradients with respect to
     the arguments ``gradients`` ``{index: (name, hint)}`` names (the other arguments are
     constants; ``hint`` explains a gradient that differs or is missing)."""
@@ -285,7 +274,7 @@ def compare_function(fn, reference, args: list, what: str, gradients: dict,
                 for i, a in enumerate(args)]
     expected = reference(*ref_args)
     got = call(fn, *stu_args, what=what)
-    expect_close(got, expected, what, hint=value_hint, likely=likely)
+    expect_close(got, expected, what, hint=value_hint)
     expect_differentiable(got, f"{what}: the result", LOSS_CUT)
     expected.backward()
     call(got.backward, what=f"backpropagating {what}")
@@ -295,8 +284,16 @@ def compare_function(fn, reference, args: list, what: str, gradients: dict,
 
 
 def parameter_gradients(student: nn.Module, reference: nn.Module, what: str, hint: str) -> None:
-    """After a backward pass through both: every parameter's gradient must match, each with a
-    tolerance relative to its own scale."""
+    """After a backward pass through both (same weights): every parameter's gradient must match,
+    each with a tolerance relative to its own scale. ``hint`` explains gradients that differ."""
     ref_params = dict(reference.named_parameters())
-    for name, p in student.named_parameters():
-        expect_gradient(p.grad, ref_params[name].grad, f"{what} {name}", missing=hint, hint=hint)
+    grads = {n: p.grad for n, p in student.named_parameters()}
+    cut = [n for n, g in grads.items() if g is None and ref_params[n].grad is not None
+           and ref_params[n].grad.any()]
+    if cut:
+        raise AssertionError(
+            f"{what}: no gradient reaches {', '.join(cut)}.\nLikely mistake: the path from these "
+            "weights to the result is cut (.detach(), .data, .item(), numpy or a "
+            "torch.no_grad() block), so they would never learn.")
+    for name, grad in grads.items():
+        expect_gradient(grad, ref_params[name].grad, f"{what} {name}", missing="", hint=hint)

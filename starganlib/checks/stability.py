@@ -11,9 +11,9 @@ UNSTABLE = ("Likely mistake: the loss goes through sigmoid, softmax or exp. For 
             "large sigmoid(l) underflows to exactly 0 or 1 in float32, so log(sigmoid(l)) or "
             "log(1 - sigmoid(l)) is log(0) = -inf; exp(200) overflows to inf; and a term masked "
             "by a label of 0 becomes 0 * inf = NaN. " + HOW)
-CAPPED = ("Likely mistake: a clamp or an eps inside the log (p.clamp(min=1e-8), log(p + 1e-8)) caps the cost of "
-          "a confident mistake at about -log(eps) (18.4 for 1e-8), however wrong the logit: a "
-          "logit of -200 for a real image must cost 200. " + HOW)
+CAPPED = ("Likely mistake: a clamp or an eps inside the log (p.clamp(min=1e-8), "
+          "log(p + 1e-8)) caps the cost of a confident mistake at about -log(eps) (18.4 for "
+          "1e-8), however wrong the logit: a logit 200 on the wrong side must cost 200. " + HOW)
 
 
 def check_extreme_logits(loss_fn, reference, logits: torch.Tensor, what: str) -> None:

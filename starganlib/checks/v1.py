@@ -174,8 +174,8 @@ def _check_classification_stability(classification_loss) -> None:
     three = torch.tensor([[200.0, -200.0, 0.0], [0.0, 200.0, -200.0]])
     cases = [(logits, wrong, True, "multi-label, logits +-200 against the labels"),
              (logits, right, True, "multi-label, logits +-200 agreeing with the labels"),
-             (three, torch.eye(3)[[1, 2]], False, "single-label, the true class 400 below the best"),
-             (three, torch.eye(3)[[0, 1]], False, "single-label, the true class 200 above the rest")]
+             (three, torch.eye(3)[[1, 2]], False, "single-label, the true class 400 below"),
+             (three, torch.eye(3)[[0, 1]], False, "single-label, the true class 200 above")]
     for x, labels, multi, case in cases:
         check_extreme_logits(lambda l, lab=labels, m=multi: classification_loss(l, lab, m),
                              lambda l, lab=labels, m=multi: reference_losses.classification_loss(

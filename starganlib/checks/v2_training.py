@@ -7,9 +7,9 @@ from torch import nn
 
 from ..v2 import losses, model, train
 from ..v2.config import V2Config
-from .report import (LOSS_CUT, PENALTY_CUT, as_float64, call, channels_last, compare_function, expect_close,
-                     expect_differentiable, expect_gradient, leaf, parameter_gradients, passed,
-                     randn, seeded)
+from .report import (LOSS_CUT, PENALTY_CUT, as_float64, call, channels_last, compare_function,
+                     expect_close, expect_differentiable, expect_gradient, leaf,
+                     parameter_gradients, passed, randn, seeded)
 
 GRADIENT_NORMS = torch.tensor([0.5, 1.0, 2.0, 3.0])  # the closed-form critic's gradient norms
 TINY = V2Config(dataset="unused", img_size=16, num_domains=2, latent_dim=4, style_dim=8,
@@ -62,7 +62,8 @@ def _compare_on_discriminator(r1_penalty, seed: int) -> None:
     x, y = randn(3, 3, 16, 16, seed=seed + 10), torch.tensor([0, 1, 1])
     on_channels_last = seed == 2  # the last D sees channels-last images, as in the trainer
     x = channels_last(x) if on_channels_last else x
-    what = f"r1_penalty on random discriminator {seed}" + (", channels-last" if on_channels_last else "")
+    what = f"r1_penalty on random discriminator {seed}"
+    what += ", channels-last" if on_channels_last else ""
     hint = R1_ERRORS + (R1_CHANNELS_LAST if on_channels_last else "")
     x_ref, x_student = leaf(x, True), leaf(x, True)
     expected = losses.r1_penalty(reference(x_ref, y), x_ref)
