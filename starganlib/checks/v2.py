@@ -20,8 +20,8 @@ BATCHES = [  # (domains y, what the batch is, the likely mistake when only this 
      "This batch has no sample of the last domain: F.one_hot(y) without num_classes makes only "
      "y.max() + 1 columns. Select with out[torch.arange(N), y] (or pass num_classes)."),
     (torch.tensor([2]), "a batch of one sample",
-     "With N = 1, .squeeze() also removes the batch dimension: use .flatten(1) or "
-     ".view(N, -1), and index with out[torch.arange(N), y]."),
+     "With N = 1, .squeeze() also removes the batch dimension: remove only the dimensions you "
+     "mean to (.flatten(1), .squeeze(-1)), and select with out[torch.arange(N), y]."),
 ]
 STYLE_LEARNS = "the mapping network F and the style encoder E (which make s)"
 INPUT_LEARNS = "the layers before this one"
