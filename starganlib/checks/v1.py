@@ -43,6 +43,11 @@ def check_tile_label(tile_and_concat) -> None:
            "and the closed-form case, values and gradients.")
 
 
+X_CUT = ("x was detached (x.detach(), x.data): the reconstruction loss backpropagates through "
+         "G's second pass into its first, through this concatenation, so the first pass would "
+         "get no gradient from it.")
+
+
 def _compare_gradient(tile_and_concat, x, c, what: str) -> None:
     """The gradient with respect to x: the second pass of G(G(x, c), c') backpropagates through
     the tiling into the first. (c is a label: no gradient is needed there.)"""
@@ -54,11 +59,6 @@ def _compare_gradient(tile_and_concat, x, c, what: str) -> None:
     call(out.backward, upstream, what=f"backpropagating {what}")
     expect_gradient(x_student.grad, x_ref.grad, f"{what}: the gradient with respect to x",
                     missing=X_CUT)
-
-
-X_CUT = ("x was detached (x.detach(), x.data): the reconstruction loss backpropagates through "
-         "G's second pass into its first, through this concatenation, so the first pass would "
-         "get no gradient from it.")
 
 
 def _linear_critic(seed: int):
