@@ -151,7 +151,7 @@ def load_model(checkpoint: Path, official: str | None = None, device="cpu"):
         return generator_from_state(state, device)
     if all(n in state for n in AVERAGED):
         raise CheckpointError(f"{checkpoint} looks like an official StarGAN v2 file (nets_ema): "
-                              f"add --official afhq (official=\"afhq\")")
+                              f"add --official afhq")
     raise CheckpointError(f"{checkpoint}: not a StarGAN checkpoint (kind "
                           f"{state.get('kind', 'unknown')!r}); expected one written by `train` "
                           f"({V1_KIND} or {V2_KIND}) or an official StarGAN v2 file")
@@ -169,8 +169,8 @@ def translate_files(pictures: list[Path], out: Path, checkpoint: Path, domain: s
     if isinstance(cfg, V2Config):
         if attrs is not None or domain is None:
             raise ValueError(f"{checkpoint} is a StarGAN v2 model, which translates to a domain: "
-                             f"give the target domain (--domain "
-                             f"{'|'.join(cfg.domains) or 'INDEX'}), not --attrs")
+                             f"give the target domain (--domain {'|'.join(cfg.domains) or 'INDEX'})"
+                             + (", not --attrs" if attrs is not None else ""))
         if ref is not None and psi != 1.0:
             raise ValueError("--psi truncates latent codes toward the mean style; it does not "
                              "apply to a reference (--ref)")

@@ -166,7 +166,8 @@ CASES = [  # (checkpoint, pictures, extra arguments, what the user reads)
     (V2, GOOD, "--domain 2", "unknown domain '2'"),
     (V2, GOOD, "--attrs Glasses=1", "is a StarGAN v2 model, which translates to a domain: give "
                                     "the target domain (--domain cat|dog), not --attrs"),
-    (V2, GOOD, "", "is a StarGAN v2 model, which translates to a domain"),
+    (V2, GOOD, "", "is a StarGAN v2 model, which translates to a domain: give the target "
+                   "domain (--domain cat|dog)\n"),
     (V2, write_broken, "--domain cat", "cannot read image"),
     (V2, lambda tmp_path: str(tmp_path / "nope.jpg"), "--domain cat", "nope.jpg does not exist"),
     (V2, lambda tmp_path: str(tmp_path), "--domain cat", "is a folder: give its picture files"),

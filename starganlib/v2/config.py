@@ -109,18 +109,19 @@ def scaled_toy(img_size: int, **overrides) -> V2Config:
     """The toy preset with its networks scaled to ``img_size`` (a power of two >= 16).
 
     Every doubling of the image over the toy's size adds one down block to each network, so that
-    G's bottleneck keeps the toy's size (8 x 8), and doubles the deepest width (max_conv_dim);
-    the full-resolution features keep the toy's first width (base_dim). The official rule does
-    the opposite, 2**14 // img_size channels at full resolution, which makes a 64 px model as
-    costly as a 256 px one. Everything else (losses, learning rates, iterations, batch) is the
-    toy preset's.
+    G's bottleneck keeps the toy's size (8 x 8 today), and doubles the deepest width
+    (max_conv_dim); the full-resolution features keep the toy's first width (base_dim). The
+    official rule does the opposite, 2**14 // img_size channels at full resolution, so that a
+    64 px generator costs half as much as a 256 px one instead of a sixteenth. Everything else
+    (losses, learning rates, iterations, batch) is the toy preset's.
     """
     toy = PRESETS["toy"]
     doublings = _log2(img_size) - _log2(toy.img_size)
-    bottleneck = toy.img_size >> toy.num_down
+    base_dim = first_width(toy.img_size, toy.base_dim, toy.max_conv_dim)
+    bottleneck = toy.img_size >> (toy.num_down or default_num_down(toy.img_size, toy.w_hpf))
     return toy.replace(**{
-        "img_size": img_size, "base_dim": first_width(toy.img_size, toy.base_dim, toy.max_conv_dim),
-        "max_conv_dim": max(toy.base_dim, round(toy.max_conv_dim * 2.0**doublings)),
+        "img_size": img_size, "base_dim": base_dim,
+        "max_conv_dim": max(base_dim, round(toy.max_conv_dim * 2.0**doublings)),
         "num_down": max(1, round(math.log2(img_size / bottleneck))), **overrides})
 
 
