@@ -21,6 +21,12 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .data.folders import to_float
 from .data.prepare import read_square, resize
 from .v1.labels import is_colour_attribute
+from .v1.train import CHECKPOINT_KIND as V1_KIND, condition, generator_from_state
+from .v2.config import V2Config
+from .v2.official import load_official
+from .v2.sample import ema_nets
+from .v2.synthesis import mean_style, truncate
+from .v2.train import AVERAGED, CHECKPOINT_KIND as V2_KIND
 from .viz import to_pil, to_unit
 
 BATCH = 16  # pictures per forward pass
@@ -61,7 +67,6 @@ def translate_v2(nets, cfg, x: torch.Tensor, domain: int, seed: int = 0, psi: fl
     """``(N, 3, S, S)`` -> ``(N, 3, S, S)`` in ``domain``, every picture with the same style:
     ``E(x_ref, domain)`` of a reference ``(1, 3, S, S)``, or else ``F(z, domain)`` of the latent
     code z ~ N(0, I) drawn with ``seed``, truncated toward the domain's mean style by ``psi``."""
-    from .v2.synthesis import mean_style, truncate
     device = next(nets.generator.parameters()).device
     y = torch.tensor([domain], device=device)
     if x_ref is not None:
@@ -95,7 +100,6 @@ def v1_condition(attrs: dict[str, int], cfg) -> torch.Tensor:
     In two-dataset mode the attributes come from one label set: the first (multi-label), or the
     second, where exactly one class is 1.
     """
-    from .v1.train import condition
     first, second = list(cfg.selected_attrs), list(cfg.selected_attrs2)
     unknown = [a for a in attrs if a not in first + second]
     if unknown:
@@ -138,11 +142,7 @@ def _batched(fn, x: torch.Tensor, device) -> torch.Tensor:
 def load_model(checkpoint: Path, official: str | None = None, device="cpu"):
     """``(model, cfg)``: the EMA networks and V2Config of a StarGAN v2 checkpoint (ours, or an
     official file of the preset ``official``), or G and the V1Config of a StarGAN v1 one."""
-    from .v1.train import CHECKPOINT_KIND as V1_KIND, generator_from_state
-    from .v2.sample import ema_nets
-    from .v2.train import AVERAGED, CHECKPOINT_KIND as V2_KIND
     if official is not None:
-        from .v2.official import load_official
         return load_official(checkpoint, official, device)
     state = load_checkpoint(checkpoint, device)
     if state.get("kind") == V2_KIND:
@@ -164,7 +164,6 @@ def translate_files(pictures: list[Path], out: Path, checkpoint: Path, domain: s
     """Translate picture files with a checkpoint and write the outputs into ``out``; returns
     the files written. StarGAN v2 takes ``domain`` (and ``ref``, a reference picture of that
     domain, or ``seed`` and ``psi``); StarGAN v1 takes ``attrs`` ("Black_Fur=1,Glasses=0")."""
-    from .v2.config import V2Config
     model, cfg = load_model(checkpoint, official, device)
     if isinstance(cfg, V2Config):
         if attrs is not None or domain is None:
