@@ -17,13 +17,15 @@ import torch
 
 from .v1.config import preset as v1_preset
 from .v1.train import LabelSource, V1Trainer
-from .v2.config import preset as v2_preset
+from .v2.config import preset as v2_preset, scaled_toy
 from .v2.train import V2Trainer
 
 CONFIGS = {  # name -> (model, config)
     "toy": lambda: ("v2", v2_preset("toy")),
     "toy-bf16": lambda: ("v2", v2_preset("toy", precision="bf16")),
     "toy-compile": lambda: ("v2", v2_preset("toy", compile=True)),  # compiling is in the warm-up
+    "custom-64": lambda: ("v2", scaled_toy(64)),  # the custom preset for a 64 px dataset
+    "custom-128": lambda: ("v2", scaled_toy(128)),
     "afhq-64": lambda: ("v2", v2_preset("afhq", img_size=64)),
     "afhq-64-bf16": lambda: ("v2", v2_preset("afhq", img_size=64, precision="bf16")),
     "toy-v1": lambda: ("v1", v1_preset("toy-v1")),

@@ -58,6 +58,11 @@ def load_checkpoint(path: Path, map_location="cpu", kind: str | None = None) -> 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
+    with path.open("rb") as f:
+        start = f.read(2)
+    if start != b"PK" and start[:1] != b"\x80":  # a zip archive, or a pickle's PROTO opcode
+        raise CheckpointError(f"{path}: not a checkpoint (torch.save writes a zip archive, or a "
+                              f"pickle in torch before 1.6; this file starts with {start!r})")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:

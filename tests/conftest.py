@@ -1,4 +1,7 @@
 """Shared test fixtures: tiny configurations and a tiny domain-folder dataset."""
+import struct
+import zlib
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -26,6 +29,22 @@ def write_domain_folder(root, domains=("a", "b"), per_domain=3, size=16, seed=0)
                 pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
                 Image.fromarray(pixels).save(folder / f"{i}.png")
     return root
+
+
+def save_16bit_rgb(path, size=(24, 16)):
+    """A 16-bit-per-channel RGB PNG (PIL writes none), red at full scale, green at half."""
+    w, h = size
+    pixels = np.zeros((h, w, 3), ">u2")
+    pixels[..., 0], pixels[..., 1] = 65535, 32768
+    rows = b"".join(b"\0" + row.tobytes() for row in pixels)  # filter type 0 per row
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)  # 16 bits, colour type 2 (RGB)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return path
 
 
 @pytest.fixture

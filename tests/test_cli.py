@@ -15,13 +15,22 @@ def run_cli(*args):
 
 def test_help_lists_the_commands():
     out = run_cli("--help").stdout
-    for command in ("data", "train", "sample", "eval", "bench"):
+    for command in ("data", "train", "sample", "translate", "eval", "bench"):
         assert command in out
-    assert "--resume" in run_cli("train", "--help").stdout
+    train_help = run_cli("train", "--help").stdout
+    assert "--resume" in train_help and "--preset custom --dataset DIR" in train_help
+    for kind in ("toyfaces", "prepare", "afhq", "celeba-hq", "celeba"):
+        assert kind in run_cli("data", "--help").stdout
+    assert "--val-fraction" in run_cli("data", "prepare", "--help").stdout
+    assert "--attrs" in run_cli("translate", "--help").stdout
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "--preset", "nope"], "unknown preset 'nope'; choose one of afhq, celeba-hq, toy"),
+    (["train", "--preset", "nope"], "unknown preset 'nope'; choose one of afhq, celeba-hq, toy, "
+                                    "custom"),
+    (["train", "--preset", "custom"], "the custom preset needs a dataset folder (--dataset DIR)"),
+    (["train", "--preset", "custom", "--dataset", "/nonexistent/photos"],
+     "/nonexistent/photos/train does not exist"),
     (["train", "--img-size", "48"], "img_size must be a power of two >= 16, got 48"),
     (["train", "--img-size", "8"], "img_size must be a power of two >= 16, got 8"),
     (["train", "--batch-size", "1"], "batch_size must be >= 2, got 1"),
@@ -29,7 +38,7 @@ def test_help_lists_the_commands():
     (["train", "--model", "v1", "--preset", "toy"], "unknown v1 preset 'toy'"),
     (["train", "--model", "v1", "--preset", "toy-v1", "--iters", "0"], "num_iters must be >= 1"),
     (["train", "--model", "v1", "--compile"], "--compile is for StarGAN v2 (--model v2)"),
-    (["data", "imagenet"], "imagenet"),
+    (["data", "imagenet"], "invalid choice: 'imagenet'"),
 ])
 def test_bad_input_is_a_clear_error_before_any_work(args, message, capsys, tmp_path):
     with pytest.raises(SystemExit) as stop:

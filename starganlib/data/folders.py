@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision.transforms.v2.functional as TF
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 PRELOAD_LIMIT_BYTES = 2 << 30  # preload a split into memory when it fits in 2 GiB
@@ -34,19 +34,36 @@ def list_domains(split_dir: Path) -> list[str]:
     return domains
 
 
-def load_image(path: Path, size: int) -> torch.Tensor:
-    """An image file as ``(3, size, size)`` uint8 (grey, RGBA, palette and 16-bit converted)."""
+def open_rgb(path: Path, min_size: int | None = None) -> Image.Image:
+    """An image file as an upright RGB PIL image.
+
+    Grey, palette, CMYK and 16-bit images are converted; transparent pixels are composited on
+    white; the EXIF orientation of phone photos is applied. ``min_size``: a JPEG may be decoded
+    at a reduced scale whose sides stay >= min_size (much faster for large photos). Raises
+    ValueError naming the file when it cannot be decoded.
+    """
     try:
         with Image.open(path) as img:
+            if min_size is not None:
+                img.draft(None, (min_size, min_size))
             img.load()
+            img = ImageOps.exif_transpose(img)
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 img = Image.fromarray((np.asarray(img, dtype=np.float64) / 257).astype(np.uint8))
-            img = img.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+            if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+                rgba = img.convert("RGBA")
+                img = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+            return img.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
         raise ValueError(f"cannot read image {path}: {e} (corrupt or truncated file?)") from e
+
+
+def load_image(path: Path, size: int) -> torch.Tensor:
+    """An image file as ``(3, size, size)`` uint8 (converted as by ``open_rgb``)."""
+    img = open_rgb(path)
     if img.size != (size, size):
         img = img.resize((size, size), Image.BICUBIC)
-    return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
+    return TF.pil_to_tensor(img)
 
 
 def _readable(files: list[Path], size: int) -> list[Path]:

@@ -324,7 +324,12 @@ def train(cfg: V1Config, run_dir: Path, resume: bool = False, device="cpu",
 
 def load_generator(checkpoint_path, device="cpu") -> tuple[Generator, V1Config]:
     """G and its config from a checkpoint written by ``train``."""
-    state = load_checkpoint(checkpoint_path, device, kind=CHECKPOINT_KIND)
+    return generator_from_state(load_checkpoint(checkpoint_path, device, kind=CHECKPOINT_KIND),
+                                device)
+
+
+def generator_from_state(state: dict, device="cpu") -> tuple[Generator, V1Config]:
+    """``load_generator`` for a checkpoint already loaded (``load_checkpoint``)."""
     cfg = V1Config(**state["config"])
     G = Generator(cfg.g_conv_dim, cfg.c_dim, cfg.g_repeat_num).to(device)
     G.load_state_dict(state["G"])

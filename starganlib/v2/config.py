@@ -2,12 +2,15 @@
 
 Paper presets (``afhq``, ``celeba-hq``) are the official settings: 256 px, batch 8, 100k
 iterations, the official widths. ``toy`` is the CPU preset for the embedded toyfaces dataset.
+``custom`` is the toy preset scaled to the image size of your own dataset folder.
 """
 import dataclasses
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..precision import check_precision
-from .model import _log2, default_num_down
+from .model import _log2, default_num_down, first_width
 
 
 @dataclass
@@ -16,6 +19,7 @@ class V2Config:
     dataset: str = "toyfaces"
     img_size: int = 256
     num_domains: int = 2
+    domains: tuple[str, ...] = ()  # domain names in label order, recorded when training starts
     skip_bad_images: bool = False  # True: leave unreadable images out (with a warning), not stop
     # architecture
     latent_dim: int = 16
@@ -51,6 +55,7 @@ class V2Config:
     keep: int = 3  # checkpoints kept
 
     def __post_init__(self):
+        self.domains = tuple(self.domains)
         self.validate()
 
     def validate(self) -> None:
@@ -59,6 +64,9 @@ class V2Config:
         if self.num_domains < 2:
             raise ValueError(f"num_domains must be >= 2 (translation needs two domains), "
                              f"got {self.num_domains}")
+        if self.domains and len(self.domains) != self.num_domains:
+            raise ValueError(f"domains {list(self.domains)} are {len(self.domains)} names, but "
+                             f"num_domains is {self.num_domains}")
         check_precision(self.precision)
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be >= 2, got {self.batch_size}")
@@ -94,8 +102,53 @@ PRESETS: dict[str, V2Config] = {
 }
 
 
+CUSTOM = "custom"  # the toy preset scaled to a dataset folder's image size: see custom()
+
+
+def scaled_toy(img_size: int, **overrides) -> V2Config:
+    """The toy preset with its networks scaled to ``img_size`` (a power of two >= 16).
+
+    Every doubling of the image over the toy's size adds one down block to each network, so that
+    G's bottleneck keeps the toy's size (8 x 8 today), and doubles the deepest width
+    (max_conv_dim); the full-resolution features keep the toy's first width (base_dim). The
+    official rule does the opposite, 2**14 // img_size channels at full resolution, so that a
+    64 px generator costs half as much as a 256 px one instead of a sixteenth. Everything else
+    (losses, learning rates, iterations, batch) is the toy preset's.
+    """
+    toy = PRESETS["toy"]
+    doublings = _log2(img_size) - _log2(toy.img_size)
+    base_dim = first_width(toy.img_size, toy.base_dim, toy.max_conv_dim)
+    bottleneck = toy.img_size >> (toy.num_down or default_num_down(toy.img_size, toy.w_hpf))
+    return toy.replace(**{
+        "img_size": img_size, "base_dim": base_dim,
+        "max_conv_dim": max(base_dim, round(toy.max_conv_dim * 2.0**doublings)),
+        "num_down": max(1, round(math.log2(img_size / bottleneck))), **overrides})
+
+
+def custom(dataset, img_size: int | None = None, **overrides) -> V2Config:
+    """``scaled_toy`` for a dataset folder with ``train/<domain>`` and ``val/<domain>``: one
+    domain per folder, at ``img_size`` or else the size ``data prepare`` wrote (prepare.json)."""
+    from ..data.folders import check_splits
+    from ..data.prepare import read_manifest
+    root = Path(dataset)
+    domains = check_splits(root)
+    if img_size is None:
+        manifest = read_manifest(root)
+        if manifest is None:
+            raise ValueError(f"{root} has no prepare.json (it was not written by `python -m "
+                             f"starganlib data prepare`): give the image size (--img-size)")
+        img_size = manifest["size"]
+    return scaled_toy(img_size, **{"dataset": str(root), "num_domains": len(domains), **overrides})
+
+
 def preset(name: str, **overrides) -> V2Config:
-    """A copy of the named preset with ``overrides`` applied (ValueError for an unknown name)."""
+    """A copy of the named preset with ``overrides`` applied (ValueError for an unknown name).
+    ``custom`` needs the ``dataset`` folder (see ``custom``)."""
+    if name == CUSTOM:
+        if overrides.get("dataset") is None:
+            raise ValueError("the custom preset needs a dataset folder (--dataset DIR), e.g. one "
+                             "written by `python -m starganlib data prepare`")
+        return custom(**overrides)
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join([*PRESETS, CUSTOM])}")
     return PRESETS[name].replace(**overrides)

@@ -17,6 +17,7 @@ from .config import V2Config, preset
 from .train import AVERAGED, Nets, build_nets
 
 OPTIONAL_KEYS = {"generator": {"hpf.filter"}}  # buffers the released files may lack
+DOMAINS = {"afhq": ("cat", "dog", "wild"), "celeba-hq": ("female", "male")}  # in label order
 
 
 def strip_prefix(state: dict, prefix: str = "module.") -> dict:
@@ -27,9 +28,14 @@ def strip_prefix(state: dict, prefix: str = "module.") -> dict:
 def load_official(path: Path, preset_name: str, device="cpu", **overrides) -> tuple[Nets, V2Config]:
     """The EMA networks G, F, E (eval mode) of an official checkpoint, built from ``preset_name``
     (``afhq`` or ``celeba-hq``; ``overrides`` such as ``img_size`` for a model trained at another
-    size). Raises CheckpointError naming the file and every missing or unexpected key."""
-    cfg = preset(preset_name, **overrides)
+    size); the config names the released models' domains. Raises CheckpointError naming the
+    file and every missing or unexpected key."""
+    cfg = preset(preset_name, **{"domains": DOMAINS.get(preset_name, ()), **overrides})
     state = load_checkpoint(path, device)
+    if "kind" in state:
+        raise CheckpointError(f"{path}: a {state['kind']!r} checkpoint written by this library's "
+                              f"training, not an official one: load it without the official "
+                              f"option (--official)")
     missing_nets = [n for n in AVERAGED if n not in state]
     if missing_nets:
         raise CheckpointError(f"{path}: not an official StarGAN v2 nets_ema checkpoint: no "

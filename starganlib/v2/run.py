@@ -133,6 +133,7 @@ def _train(cfg: V2Config, run_dir: Path, resume: bool, world: World, progress: b
         dataset_root(cfg)  # generates toyfaces on first use, before the other ranks read it
     world.barrier()
     root = dataset_root(cfg)
+    cfg = cfg.replace(domains=check_splits(root))  # checkpoints name the domains
     train_folder = DomainFolder(root / "train", cfg.img_size, skip_bad=cfg.skip_bad_images)
     val_folder = DomainFolder(root / "val", cfg.img_size, skip_bad=cfg.skip_bad_images)
     trainer = V2Trainer(cfg, device, world=world)

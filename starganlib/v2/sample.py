@@ -13,7 +13,11 @@ from .train import AVERAGED, CHECKPOINT_KIND, Nets, build_nets
 
 def load_ema_nets(checkpoint: Path, device="cpu") -> tuple[Nets, V2Config]:
     """The EMA networks (G, F, E; eval-ready) and the config of one of our checkpoints."""
-    state = load_checkpoint(checkpoint, device, kind=CHECKPOINT_KIND)
+    return ema_nets(load_checkpoint(checkpoint, device, kind=CHECKPOINT_KIND), device)
+
+
+def ema_nets(state: dict, device="cpu") -> tuple[Nets, V2Config]:
+    """``load_ema_nets`` for a checkpoint already loaded (``load_checkpoint``)."""
     cfg = V2Config(**state["config"])
     full = build_nets(cfg)
     nets = Nets(*(getattr(full, n) for n in AVERAGED))
