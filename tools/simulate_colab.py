@@ -9,8 +9,8 @@ cell's clone of ``https://github.com/<REPOSITORY>`` is sent by git's ``url.<base
 a copy of this checkout's last commit, so only the package registry is needed.
 
 Checks: the cell installs the course (from the clone) without changing any package Colab had; a
-second run of the cell works (nbclient stops at a cell's error); lesson 00's explorer and a ``tqdm.auto`` bar draw ipywidgets 7
-widgets; the cell switched Colab's custom widget manager on. Prints what it saw, exits 1 if a
+second run of the cell works (nbclient stops at a cell's error); lesson 00's explorer and a
+``tqdm.auto`` bar draw ipywidgets 7 widgets; the cell switched Colab's custom widget manager on. Prints what it saw, exits 1 if a
 check fails. Building the environment takes a few minutes the first time (torch alone is GBs).
 
     python tools/simulate_colab.py                 # environment kept in the system's temp dir
