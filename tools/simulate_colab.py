@@ -60,7 +60,7 @@ def run(*command, **kwargs) -> str:
 
 def build_colab_venv(venv: Path) -> Path:
     """The simulated runtime's Python, with Colab's packages and the stub google.colab; a kept
-    environment first loses what an earlier run's set-up cell installed into it."""
+    environment is first put back as it was built (an earlier run's cell may have changed it)."""
     python, pristine = venv / "bin" / "python", venv / "colab-packages.json"
     if not pristine.exists():
         print(f"building the simulated Colab in {venv} (a few minutes) ...", flush=True)
@@ -68,9 +68,12 @@ def build_colab_venv(venv: Path) -> Path:
         run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
             *PREINSTALLED, *COLAB_PINS)
         pristine.write_text(json.dumps(packages(python)))
-    added = sorted(set(packages(python)) - set(json.loads(pristine.read_text())))
-    if added:
-        run(python, "-m", "pip", "uninstall", "-q", "-y", *added)
+    built, now = json.loads(pristine.read_text()), packages(python)
+    if set(now) - set(built):
+        run(python, "-m", "pip", "uninstall", "-q", "-y", *sorted(set(now) - set(built)))
+    changed = [f"{name}=={version}" for name, version in built.items() if now.get(name) != version]
+    if changed:
+        run(python, "-m", "pip", "install", "-q", "--no-deps", *changed)
     site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip())
     stub = site / "google" / "colab"
     stub.mkdir(parents=True, exist_ok=True)
