@@ -5,10 +5,16 @@ from pathlib import Path
 from .paths import data_dir, data_lock
 
 
+def source_markdown(obj) -> str:
+    """The source code of a library function or class as Markdown: a python code fence."""
+    return f"```python\n{inspect.getsource(obj).rstrip()}\n```"
+
+
 def show_source(obj) -> None:
-    """Display the source code of a library function or class in a notebook."""
+    """Display the source code of a library function or class in a notebook (tools/
+    refresh_sources.py rewrites these stored outputs after a library change)."""
     from IPython.display import Markdown, display
-    display(Markdown(f"```python\n{inspect.getsource(obj).rstrip()}\n```"))
+    display(Markdown(source_markdown(obj)))
 
 
 def device() -> str:

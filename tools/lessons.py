@@ -4,8 +4,9 @@ Each notebook in notebooks/ and solutions/ starts with three cells this script o
 by their tags (exercises/ get the same cells from tools/exercises.py, which generates them):
 
 * ``colab-badge``  (markdown) an "Open in Colab" badge for this notebook;
-* ``colab-setup``  (code) on Colab: clone and install the course without touching Colab's torch,
-  enable the widget manager; elsewhere it does nothing;
+* ``colab-setup``  (code) on Colab: clone the course (a failed clone stops with the address and
+  git's message), install it without touching Colab's torch and ipywidgets 7, enable the widget
+  manager; elsewhere it does nothing (tools/simulate_colab.py runs it in a simulated Colab);
 * ``parameters``   (code) the fast-mode switch, overridable by papermill-style tools.
 
     python tools/lessons.py          # rewrite the cells and the README table
@@ -17,24 +18,32 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REPOSITORY = "stargan-course/stargan-course"  # GitHub owner/name the Colab badges point at
+# Where the course is published: the GitHub owner/name (default branch `main`) that every Colab
+# badge opens and every set-up cell clones. To publish elsewhere, change it and rerun this script
+# and tools/exercises.py (README, "Publishing the course").
+REPOSITORY = "stargan-course/stargan-course"
 FOLDERS = ("notebooks", "solutions")
 TABLE_START, TABLE_END = "<!-- lessons:start -->", "<!-- lessons:end -->"
 
-SETUP = f'''# Colab: install the course (Colab's own torch is kept). Elsewhere this cell does nothing.
+SETUP = f'''# Colab: install the course, keeping Colab's torch and ipywidgets. Elsewhere this does nothing.
 import sys
 if "google.colab" in sys.modules:
-    import subprocess
-    subprocess.run(["git", "clone", "-q", "--depth", "1",
-                    "https://github.com/{REPOSITORY}", "/content/stargan-course"], check=False)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/stargan-course"],
-                   check=True)
-    sys.path.insert(0, "/content/stargan-course")
+    import os, subprocess
+    url = "https://github.com/{REPOSITORY}"
+    course = os.path.abspath("stargan-course")  # /content/stargan-course on Colab
+    if not os.path.isdir(course):  # cloned by an earlier run of this cell
+        clone = subprocess.run(["git", "clone", "-q", "--depth", "1", url, course],
+                               capture_output=True, text=True)
+        if clone.returncode != 0:
+            raise RuntimeError(f"could not clone the course from {{url}} (is that the course's "
+                               f"address, and is the repository public?):\\n{{clone.stderr}}")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", course], check=True)
+    sys.path.insert(0, course)
     from google.colab import output
     output.enable_custom_widget_manager()'''
 
 PARAMETERS = '''# parameters: FAST=True runs a short version of every long computation (set STARGAN_FAST=1;
-# on automatically in CI). Full mode gives nicer results in a few minutes.
+# on automatically in CI). Full mode trains longer and gives nicer results.
 import os
 FAST = os.environ.get("STARGAN_FAST", "1" if os.environ.get("CI") else "0") == "1"'''
 
