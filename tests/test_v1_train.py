@@ -199,7 +199,10 @@ def test_joint_training_and_sample_grid(tmp_path):
     result = train(cfg, tmp_path / "run", progress=False)
     assert {"D/set1_loss_cls", "D/set2_loss_cls", "G/set2_loss_rec"} <= result["losses"].keys()
     grid = Image.open(tmp_path / "run" / "samples" / "000002.png")
-    assert grid.size == (16 * (1 + 3 + 2), 16 * 4)  # input + 3 attributes + 2 expressions
+    # input + 3 attributes + 2 expressions, 16 px enlarged 4x to 64 px with 8 px gaps, 4 rows
+    # under a header that names the columns
+    tile = 64 + 8
+    assert grid.size[0] == 6 * tile + 8 and grid.size[1] > 4 * tile + 8
     out = sample(result["checkpoint"], out_path=tmp_path / "test.png", num_images=2)
     assert Image.open(out).size == (16 * 6, 16 * 2)
 

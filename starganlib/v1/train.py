@@ -37,14 +37,14 @@ from ..data.folders import step_generator
 from ..interrupt import StopRequest
 from ..precision import autocast
 from ..scalars import loss_values
-from ..viz import to_unit
+from ..viz import picture, side_by_side, to_unit
 from . import losses
 from .config import TOYFACES, V1Config
 from ..csv_log import CsvLog
 from ..metrics.ground_truth import v1_quality_bar
 from ..metrics.oracle import load_oracle
 from .evaluate import sample_batch, edit_comparison, toyfaces_report
-from .labels import condition, create_labels
+from .labels import condition, create_labels, is_colour_attribute
 from .model import Discriminator, Generator
 
 CHECKPOINT_KIND = "stargan-v1"
@@ -249,12 +249,24 @@ def save_result_grid(x_real, fakes: list, path: Path) -> Path:
     return path
 
 
+def target_names(cfg: V1Config) -> list[str]:
+    """Column names of ``translate_to_targets``: a colour is set, any other attribute flipped."""
+    names = [a if is_colour_attribute(a) else f"{a}\nflipped" for a in cfg.selected_attrs]
+    return names + list(cfg.selected_attrs2)
+
+
 def save_samples(G, x, label_org, cfg: V1Config, path: Path) -> Path:
+    """The sample grid of a run folder: one row per input, ``[input | one column per target]``,
+    enlarged (each image at least 64 pixels) under a header naming the targets."""
     was_training = G.training
     G.eval()  # only stops the IN running-average updates: outputs are the same (model.py)
-    grid = save_result_grid(x, translate_to_targets(G, x, label_org, cfg), path)
+    fakes = translate_to_targets(G, x, label_org, cfg)
     G.train(was_training)
-    return grid
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture(side_by_side(x, *fakes), len(fakes) + 1, ["input", *target_names(cfg)],
+            min_tile=64).save(path)
+    return path
 
 
 def train(cfg: V1Config, run_dir: Path, resume: bool = False, device="cpu",
@@ -350,4 +362,4 @@ def sample(checkpoint_path, image_root=None, attr_file=None, out_path="samples.p
         cfg = cfg.replace(c_dim=cfg.c_dim, **changes)
     test = attribute_dataset(cfg, "test")
     x, labels = (t.to(device) for t in sample_batch(test, num_images))
-    return save_samples(G, x, labels, cfg, out_path)
+    return save_result_grid(x, translate_to_targets(G, x, labels, cfg), out_path)

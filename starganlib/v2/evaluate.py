@@ -112,9 +112,9 @@ def reference_comparison(nets, folder: DomainFolder, factors: list, idx: torch.T
 
 
 @torch.no_grad()
-def oracle_eval(nets, folder: DomainFolder, oracle, latent_dim: int, factors: list | None = None,
-                per_domain: int = 16, num_outs: int = 4, seed: int = 0,
-                device="cpu") -> dict[str, float]:
+def oracle_eval(nets, folder: DomainFolder, oracle, latent_dim: int, per_domain: int = 16,
+                num_outs: int = 4, seed: int = 0, device="cpu",
+                factors: list | None = None) -> dict[str, float]:
     """Oracle metrics of latent- and reference-guided translation on ``folder`` (a val split).
 
     Returns ``latent_accuracy, latent_content_error, latent_diversity, latent_frechet``, the

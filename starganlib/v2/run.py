@@ -183,7 +183,7 @@ def _after_step(trainer: V2Trainer, values: dict, val_folder: DomainFolder,
         save_samples(trainer, val_folder, run_dir, judge.factors if judge else None)
     if judge is not None and (trainer.step % cfg.eval_every == 0 or done):
         row = oracle_eval(trainer.nets_ema, val_folder, judge.oracle, cfg.latent_dim,
-                          judge.factors, device=trainer.device)
+                          device=trainer.device, factors=judge.factors)
         metrics_log.write({"step": trainer.step,
                            "seconds": round(time.perf_counter() - started, 1), **row})
     if trainer.step % cfg.save_every == 0 or done or stop_now:
