@@ -71,9 +71,10 @@ def _add_train(sub) -> None:
                                    "metrics.json). Ctrl-C saves a checkpoint; --resume continues.",
                        epilog=CUSTOM_TRAINING, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=("v2", "v1"), default="v2")
-    p.add_argument("--preset", default="toy",
+    p.add_argument("--preset",
                    help="v2: toy (default), afhq, celeba-hq, custom (your own --dataset: the toy "
-                        "preset scaled to its image size); v1: toy-v1, toy-v1-joint, celeba-paper")
+                        "preset scaled to its image size); v1: toy-v1 (default), toy-v1-joint, "
+                        "celeba-paper")
     p.add_argument("--dataset", help="dataset folder with train/<domain> and val/<domain> (v2)")
     p.add_argument("--num-domains", type=int, help="number of domain folders (v2; custom: read "
                                                    "from --dataset)")
@@ -187,8 +188,12 @@ def _overrides(args, names: dict) -> dict:
             if getattr(args, arg, None) is not None}
 
 
+DEFAULT_PRESETS = {"v2": "toy", "v1": "toy-v1"}
+
+
 def cmd_train(args) -> None:
     device = _device(args.device)
+    args.preset = args.preset or DEFAULT_PRESETS[args.model]
     out = args.out or Path("runs") / f"{args.model}-{args.preset}"
     if args.model == "v2":
         from .v2.config import preset

@@ -37,6 +37,7 @@ def test_help_lists_the_commands():
     (["train", "--dataset", "/nonexistent/afhq", "--num-domains", "3"], "/nonexistent/afhq/train does not exist"),
     (["train", "--model", "v1", "--preset", "toy"], "unknown v1 preset 'toy'"),
     (["train", "--model", "v1", "--preset", "toy-v1", "--iters", "0"], "num_iters must be >= 1"),
+    (["train", "--model", "v1", "--iters", "0"], "num_iters must be >= 1"),  # default: toy-v1
     (["train", "--model", "v1", "--compile"], "--compile is for StarGAN v2 (--model v2)"),
     (["data", "imagenet"], "invalid choice: 'imagenet'"),
 ])
