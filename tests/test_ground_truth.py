@@ -34,10 +34,10 @@ def test_reference_truth_takes_domain_and_style_from_the_reference_and_the_rest_
 
 def test_a_perfect_output_scores_zero_and_infinity_and_copying_scores_the_baseline(pairs):
     sources, references = pairs
-    truth = gt.render_batch([gt.reference_truth(s, r) for s, r in zip(sources, references)], 32)
+    truth = gt.render_all([gt.reference_truth(s, r) for s, r in zip(sources, references)], 32)
     perfect = gt.summary(gt.pixel_errors(truth, truth), "")
     assert perfect == {"l1": 0.0, "psnr": math.inf}
-    x_src = gt.render_batch(sources, 32)
+    x_src = gt.render_all(sources, 32)
     copy = gt.pixel_errors(x_src, truth)
     by_hand = (x_src.add(1).div(2) - truth.add(1).div(2)).abs().flatten(1).mean(1)
     torch.testing.assert_close(copy["l1"], by_hand)
@@ -47,12 +47,12 @@ def test_a_perfect_output_scores_zero_and_infinity_and_copying_scores_the_baseli
 
 
 def test_outputs_outside_the_image_range_are_clamped_as_when_saved(pairs):
-    saturated = torch.where(gt.render_batch(pairs[0][:2], 32) > 0, 1.0, -1.0)
+    saturated = torch.where(gt.render_all(pairs[0][:2], 32) > 0, 1.0, -1.0)
     assert gt.summary(gt.pixel_errors(3 * saturated, saturated), "")["l1"] == 0.0
 
 
 def test_renders_are_deterministic_and_shapes_are_checked(pairs):
-    a, b = gt.render_batch(pairs[0], 32), gt.render_batch(pairs[0], 32)
+    a, b = gt.render_all(pairs[0], 32), gt.render_all(pairs[0], 32)
     assert torch.equal(a, b) and a.shape == (6, 3, 32, 32)
     assert a.min() >= -1 and a.max() <= 1
     with pytest.raises(ValueError, match="shape"):
@@ -76,14 +76,14 @@ def test_edit_truths_change_exactly_the_attribute(pairs):
 def test_nearest_truth_picks_the_matching_answer(pairs):
     src = pairs[0][1]
     answers = gt.edit_truths(dataclasses.replace(src, fur_family=0), "Grey_Fur", True)
-    exact = gt.render_batch([answers[3]], 32)
+    exact = gt.render_all([answers[3]], 32)
     torch.testing.assert_close(gt.nearest_truth(exact, [answers], 32), exact)
 
 
 def test_background_mask_marks_the_pixels_that_show_only_background(pairs):
     sources = pairs[0]
     mask = gt.background_mask(sources, 32)
-    x = gt.render_batch(sources, 32)
+    x = gt.render_all(sources, 32)
     assert mask.shape == (6, 1, 32, 32) and mask.dtype == torch.bool
     for image, m, f in zip(x, mask, sources):
         colour = torch.tensor(background_rgb(f)).float().div(127.5).sub(1)
@@ -92,7 +92,7 @@ def test_background_mask_marks_the_pixels_that_show_only_background(pairs):
         assert not m[0, centre[0], centre[1]]  # the head is not background
     assert 0.4 < mask.float().mean() < 0.95
     recoloured = [dataclasses.replace(f, fur_family=(f.fur_family + 1) % 3) for f in sources]
-    edit = gt.render_batch(recoloured, 32)
+    edit = gt.render_all(recoloured, 32)
     assert float(gt.pixel_errors(edit, x, mask)["l1"].max()) == 0.0  # fur is never background
 
 

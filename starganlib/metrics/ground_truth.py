@@ -77,7 +77,7 @@ def edit_truths(source: Factors, attribute: str, on: bool) -> list[Factors]:
     return [dataclasses.replace(source, expression=k) for k in range(len(EXPRESSIONS)) if k != happy]
 
 
-def render_batch(factors: list[Factors], size: int) -> torch.Tensor:
+def render_all(factors: list[Factors], size: int) -> torch.Tensor:
     """``render`` of each factor set: ``(N, 3, size, size)`` in [-1, 1]."""
     pixels = np.stack([np.asarray(render(f, size)) for f in factors])
     return torch.from_numpy(pixels).permute(0, 3, 1, 2).float().div(127.5).sub(1)
@@ -87,7 +87,7 @@ def background_mask(factors: list[Factors], size: int) -> torch.Tensor:
     """``(N, 1, size, size)`` bool: the pixels that show only background. Found by rendering
     each picture again on another background colour: exactly those pixels change completely."""
     def shows_background(batch):
-        pixels = render_batch(batch, size)
+        pixels = render_all(batch, size)
         colours = torch.tensor([background_rgb(f) for f in batch]).float().div(127.5).sub(1)
         return (pixels == colours[:, :, None, None]).all(dim=1, keepdim=True)
 
@@ -123,7 +123,7 @@ def reference_guided_errors(outputs: torch.Tensor, x_src: torch.Tensor, x_ref: t
     [-1, 1]) and the sources' and references' factors (M each) -> ``reference_l1/psnr`` of the
     outputs against the right answers, and ``copy_source_l1/psnr``, ``copy_reference_l1/psnr``
     of the two trivial baselines."""
-    truth = render_batch([reference_truth(s, r) for s, r in zip(sources, references)],
+    truth = render_all([reference_truth(s, r) for s, r in zip(sources, references)],
                          outputs.shape[-1])
     return {**summary(pixel_errors(outputs, truth), "reference_"),
             **summary(pixel_errors(x_src, truth), "copy_source_"),
@@ -135,7 +135,7 @@ def nearest_truth(output: torch.Tensor, candidates: list[list[Factors]], size: i
     answers per output, e.g. from ``edit_truths``) closest to it in L1: ``(N, 3, H, W)``."""
     picked = []
     for image, answers in zip(output, candidates):
-        renders = render_batch(answers, size)
+        renders = render_all(answers, size)
         errors = pixel_errors(image.expand_as(renders), renders)["l1"]
         picked.append(renders[int(errors.argmin())])
     return torch.stack(picked)

@@ -103,7 +103,7 @@ def reference_comparison(nets, folder: DomainFolder, factors: list, idx: torch.T
     x_src, x_ref = (to_float(folder.images(i)).to(device) for i in (idx, ref_idx))
     y_ref = folder.labels[ref_idx].to(device)
     fake = translate_reference(nets, x_src, x_ref, y_ref)
-    truth = gt.render_batch([gt.reference_truth(factors[i], factors[j])
+    truth = gt.render_all([gt.reference_truth(factors[i], factors[j])
                              for i, j in zip(idx.tolist(), ref_idx.tolist())], folder.img_size)
     names = folder.domains
     rows = [f"{names[a]} to\n{names[b]}" for a, b in zip(folder.labels[idx].tolist(), y_ref.tolist())]
