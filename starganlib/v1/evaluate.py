@@ -27,6 +27,16 @@ def sample_batch(data: AttributeDataset, count: int):
     return torch.stack(x), torch.stack(labels)
 
 
+def _factors(data: AttributeDataset, count: int) -> list:
+    """The toyfaces ``Factors`` of the first ``count`` images of ``data``."""
+    return gt.factors_of([data.image_root / f for f in data.filenames[:count]], data.image_root)
+
+
+def _first_set(c, cfg: V1Config):
+    """G's label vector for target labels ``c`` of the first dataset (with the mask vector in
+    two-dataset mode)."""
+    return condition(c, 0 if cfg.joint else None, cfg)
+
 
 @torch.no_grad()
 def diversity_of_v1(G, x, c_trg, repeats: int = 10) -> float:
@@ -65,7 +75,7 @@ def oracle_report(G, oracle, data: AttributeDataset, cfg: V1Config, num_images: 
     x, label_org = x.to(device), label_org.to(device)
     names = list(cfg.selected_attrs)
     targets = create_labels(label_org, names)
-    fakes = [G(x, condition(c, 0 if cfg.joint else None, cfg)) for c in targets]
+    fakes = [G(x, _first_set(c, cfg)) for c in targets]
     report = {}
     for i, (fake, c_trg) in enumerate(zip(fakes, targets)):
         changed = (c_trg[:, i] != label_org[:, i])
@@ -76,7 +86,7 @@ def oracle_report(G, oracle, data: AttributeDataset, cfg: V1Config, num_images: 
     report.update({f"all/{k}": v for k, v in
                    attribute_accuracy(oracle, all_fakes, all_targets, names).items()})
     x_src = x.repeat(len(targets), 1, 1, 1)
-    c_all = torch.cat([condition(c, 0 if cfg.joint else None, cfg) for c in targets])
+    c_all = torch.cat([_first_set(c, cfg) for c in targets])
     repeated = torch.stack([G(x_src, c_all) for _ in range(repeats)])  # (R, K N, 3, H, W)
     y_src = toyfaces_domains(data.filenames[:len(x)]).repeat(len(targets))
     metrics = translation_metrics(oracle, x_src, repeated, y_src)
@@ -97,15 +107,14 @@ def ground_truth_report(G, data: AttributeDataset, cfg: V1Config,
     near 0. ``background_l1`` and ``edit_l1`` without a suffix average over the attributes."""
     x, label_org = sample_batch(data, num_images)
     device = next(G.parameters()).device
-    factors = gt.factors_of([data.image_root / f for f in data.filenames[:len(x)]], data.image_root)
+    factors = _factors(data, len(x))
     names, size = list(cfg.selected_attrs), x.shape[-1]
     report = {}
     for i, c_trg in enumerate(create_labels(label_org, names)):
         changed = (c_trg[:, i] != label_org[:, i]).nonzero().flatten().tolist()
         if not changed:
             continue
-        c = condition(c_trg[changed], 0 if cfg.joint else None, cfg)
-        fake = G(x[changed].to(device), c.to(device)).cpu()
+        fake = G(x[changed].to(device), _first_set(c_trg[changed], cfg).to(device)).cpu()
         answers = [gt.edit_truths(factors[j], names[i], bool(c_trg[j, i])) for j in changed]
         mask = gt.background_mask([factors[j] for j in changed], size) & \
             gt.background_mask([a[0] for a in answers], size)
@@ -132,7 +141,7 @@ def edit_comparison(G, data: AttributeDataset, cfg: V1Config):
     """A picture (PIL, enlarged) with one row per attribute: the first test image whose edit
     changes it, G's edit, the right answer nearest to it and the error map."""
     x, label_org = sample_batch(data, min(len(data), 50))
-    factors = gt.factors_of([data.image_root / f for f in data.filenames[:len(x)]], data.image_root)
+    factors = _factors(data, len(x))
     device, names = next(G.parameters()).device, list(cfg.selected_attrs)
     was_training = G.training
     G.eval()
@@ -142,8 +151,7 @@ def edit_comparison(G, data: AttributeDataset, cfg: V1Config):
         if len(changed) == 0:
             continue
         j = int(changed[0])
-        c = condition(c_trg[j:j + 1], 0 if cfg.joint else None, cfg)
-        fake = G(x[j:j + 1].to(device), c.to(device)).cpu()
+        fake = G(x[j:j + 1].to(device), _first_set(c_trg[j:j + 1], cfg).to(device)).cpu()
         answers = [gt.edit_truths(factors[j], names[i], bool(c_trg[j, i]))]
         truth = gt.nearest_truth(fake, answers, x.shape[-1])
         rows.append(side_by_side(x[j:j + 1], fake, truth, error_map(fake, truth)))
