@@ -95,15 +95,22 @@ def _add_train(sub) -> None:
 
 
 def _add_sample(sub) -> None:
-    p = sub.add_parser("sample", help="latent- and reference-guided grids from a v2 checkpoint")
+    p = sub.add_parser("sample", help="result grids from a checkpoint (v2: latent- and "
+                                      "reference-guided; v1: every test target)")
     p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--src", type=Path, required=True, help="folder of source images per domain")
-    p.add_argument("--ref", type=Path, required=True, help="folder of reference images per domain")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--count", type=int, default=8, help="sources (and references) used")
+    p.add_argument("--model", choices=("v2", "v1"), default="v2")
+    p.add_argument("--src", type=Path, help="v2: folder of source images per domain")
+    p.add_argument("--ref", type=Path, help="v2: folder of reference images per domain")
+    p.add_argument("--count", type=int, default=8,
+                   help="v2: sources (and references) used; v1: test images (rows)")
     p.add_argument("--official", metavar="PRESET", choices=("afhq",),
-                   help="the checkpoint is an official 100000_nets_ema.ckpt of this preset "
+                   help="v2: the checkpoint is an official 100000_nets_ema.ckpt of this preset "
                         "(celeba-hq needs the FAN face masks, which are not bundled)")
+    p.add_argument("--image-root", type=Path, help="v1: image folder (default: the "
+                                                   "checkpoint's dataset)")
+    p.add_argument("--attr-file", type=Path, help="v1: attribute file (default: the "
+                                                  "checkpoint's)")
     p.add_argument("--device", default="auto")
 
 
@@ -205,7 +212,7 @@ def cmd_train(args) -> None:
         summary = train(cfg, out, resume=args.resume, device=device, num_workers=args.workers)
     else:
         from .v1.config import PRESETS
-        from .v1.train import train
+        from .v1.run import train
         if args.compile:
             raise ValueError("--compile is for StarGAN v2 (--model v2)")
         if args.preset not in PRESETS:
@@ -218,9 +225,17 @@ def cmd_train(args) -> None:
 
 
 def cmd_sample(args) -> None:
+    device = _device(args.device)
+    if args.model == "v1":
+        from .v1.sample import sample
+        print(sample(args.checkpoint, args.image_root, args.attr_file, args.out / "results.png",
+                     args.count, device))
+        return
+    if args.src is None or args.ref is None:
+        raise ValueError("sample --model v2 needs --src and --ref (folders of images per domain)")
     from .v2.sample import sample_folders
     for path in sample_folders(args.checkpoint, args.src, args.ref, args.out, args.count,
-                               _device(args.device), official=args.official):
+                               device, official=args.official):
         print(path)
 
 

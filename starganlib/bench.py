@@ -16,7 +16,8 @@ import time
 import torch
 
 from .v1.config import preset as v1_preset
-from .v1.train import LabelSource, V1Trainer
+from .v1.data import LabelSource
+from .v1.train import V1Trainer
 from .v2.config import preset as v2_preset, scaled_toy
 from .v2.train import V2Trainer
 

@@ -81,6 +81,17 @@ def load_checkpoint(path: Path, map_location="cpu", kind: str | None = None) -> 
     return state
 
 
+def check_architecture(saved: dict, cfg, fields, source) -> None:
+    """ValueError naming ``source`` and every field of ``fields`` where the checkpoint's config
+    ``saved`` (a dict) and ``cfg`` (a config dataclass) differ: their networks would not load."""
+    def same(a, b):
+        return (tuple(a) if isinstance(a, list) else a) == b
+    wrong = [f"{f}: checkpoint {saved.get(f)!r}, config {getattr(cfg, f)!r}"
+             for f in fields if not same(saved.get(f), getattr(cfg, f))]
+    if wrong:
+        raise ValueError(f"{source} was trained with another architecture: " + "; ".join(wrong))
+
+
 class CheckpointManager:
     """The checkpoints of one run folder: ``ckpt_{step:06d}.pt`` files and a ``latest`` pointer."""
 

@@ -62,7 +62,8 @@ def toy_v1_model(iters: int, seed: int = 0):
     ``samples/``, ``metrics.json`` with the oracle report).
     """
     from .v1.config import preset
-    from .v1.train import load_generator, train
+    from .v1.run import train
+    from .v1.sample import load_generator
     cfg = preset("toy-v1", num_iters=iters, num_iters_decay=iters // 2, seed=seed,
                  sample_every=max(1, iters // 4), save_every=iters)
     run_dir = data_dir() / "runs" / f"toy-v1-{iters}-seed{seed}"

@@ -21,12 +21,15 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .data.folders import to_float
 from .data.prepare import read_square, resize
 from .v1.labels import is_colour_attribute
-from .v1.train import CHECKPOINT_KIND as V1_KIND, condition, generator_from_state
+from .v1.config import CHECKPOINT_KIND as V1_KIND
+from .v1.labels import condition
+from .v1.sample import generator_from_state
 from .v2.config import V2Config
 from .v2.official import load_official
 from .v2.sample import ema_nets
 from .v2.synthesis import mean_style, truncate
-from .v2.train import AVERAGED, CHECKPOINT_KIND as V2_KIND
+from .v2.config import CHECKPOINT_KIND as V2_KIND
+from .v2.nets import AVERAGED
 from .viz import to_pil, to_unit
 
 BATCH = 16  # pictures per forward pass

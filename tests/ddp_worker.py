@@ -12,7 +12,8 @@ import torch
 from starganlib.data.folders import DomainFolder, TrainBatches
 from starganlib.distributed import close, init_from_env
 from starganlib.v2.config import V2Config
-from starganlib.v2.train import AVERAGED, TRAINED, V2Trainer
+from starganlib.v2.nets import AVERAGED, TRAINED
+from starganlib.v2.train import V2Trainer
 
 
 def main(config_json: str, out_dir: str, steps: str) -> None:

@@ -3,7 +3,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-import starganlib.v1.train as v1_train
+import starganlib.v1.run as v1_run
 from starganlib.course import toy_v1_model
 from starganlib.data.celeba import write_attributes
 from starganlib.v1.config import PRESETS, V1Config
@@ -41,7 +41,7 @@ def test_toy_v1_model_trains_once_then_loads_the_cache(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("the cached run should have been loaded, not trained again")
 
-    monkeypatch.setattr(v1_train, "train", no_training)
+    monkeypatch.setattr(v1_run, "train", no_training)
     G2, cfg2, run_dir2 = toy_v1_model(4, seed=3)
     assert run_dir2 == run_dir and cfg2 == cfg
     assert torch.equal(G2(x, c), first)

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from starganlib.data.folders import DomainFolder, TrainBatches
-from starganlib.v2.train import AVERAGED, TRAINED, V2Trainer
+from starganlib.v2.nets import AVERAGED, TRAINED
+from starganlib.v2.train import V2Trainer
 
 from .conftest import tiny_v2_config, write_domain_folder
 

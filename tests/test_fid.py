@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from starganlib.metrics.fid import (InceptionFeatures, features_of, frechet_distance,
+from starganlib.metrics.fid import (InceptionFeatures, frechet_distance,
                                     frechet_distance_of, gaussian_stats)
 
 
@@ -95,15 +95,6 @@ def test_inception_features_shape_with_random_weights():
     assert features.shape == (2, 2048) and torch.isfinite(features).all()
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
         extractor(images[:, :1])
-
-
-def test_features_of_concatenates_batches():
-    images = torch.rand(5, 3, 4, 4, generator=torch.Generator().manual_seed(0))
-    features = features_of(nn.Flatten(), [images[:3], images[3:]], "cpu")
-    assert isinstance(features, np.ndarray) and features.shape == (5, 48)
-    np.testing.assert_array_equal(features, images.flatten(1).numpy())
-    with pytest.raises(ValueError, match="no batches"):
-        features_of(nn.Flatten(), [], "cpu")
 
 
 @pytest.fixture

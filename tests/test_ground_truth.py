@@ -128,19 +128,19 @@ def test_v2_training_logs_ground_truth_metrics_and_saves_the_comparison_figure(t
 
 
 def test_v1_training_logs_ground_truth_metrics_per_attribute(tmp_path, toy_store, monkeypatch):
-    from starganlib.v1 import train as v1_train
+    from starganlib.v1 import run as v1_run
     from starganlib.v1.config import preset
     store, oracle = toy_store
     monkeypatch.setenv("STARGANLIB_DATA", str(store))
-    monkeypatch.setattr(v1_train, "load_oracle", lambda size, device="cpu": oracle)
+    monkeypatch.setattr(v1_run, "load_oracle", lambda size, device="cpu": oracle)
     cfg = preset("toy-v1", num_iters=2, num_iters_decay=1, eval_every=2, sample_every=2,
                  save_every=2, test_count=20, g_conv_dim=8, d_conv_dim=8, g_repeat_num=1)
-    summary = v1_train.train(cfg, tmp_path / "v1", progress=False)
+    summary = v1_run.train(cfg, tmp_path / "v1", progress=False)
     rows = _csv_columns(tmp_path / "v1" / "metrics.csv")
     for attr in cfg.selected_attrs:
         for prefix in ("edit_l1/", "copy_source_l1/", "background_l1/", "changed/"):
             assert prefix + attr in rows[-1]
-    assert summary["toyfaces"]["edit_l1"] == pytest.approx(float(rows[-1]["edit_l1"]))
+    assert summary["final"]["edit_l1"] == pytest.approx(float(rows[-1]["edit_l1"]))
     assert (tmp_path / "v1" / "samples" / "000002_truth.png").is_file()
 
 

@@ -66,11 +66,11 @@ def test_names_resolve_through_modules_aliases_and_attributes(tool):
     from starganlib.v2.train import V2Trainer
     nb = {"cells": [code_cell("import starganlib.v2.losses as L\nfrom starganlib.v2 import run\n"
                               "from starganlib.v2.train import V2Trainer as T"),
-                    code_cell("show_source(L.cycle_loss)\nshow_source(run._after_step)\n"
+                    code_cell("show_source(L.cycle_loss)\nshow_source(run.save_samples)\n"
                               "show_source(T.train_step)")]}
     import starganlib.v2.losses
     import starganlib.v2.run
-    expected = [starganlib.v2.losses.cycle_loss, starganlib.v2.run._after_step,
+    expected = [starganlib.v2.losses.cycle_loss, starganlib.v2.run.save_samples,
                 V2Trainer.train_step]
     assert tool.expected_outputs(nb, "nb") == {1: [tool.display_output(o) for o in expected]}
 

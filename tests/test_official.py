@@ -5,7 +5,7 @@ import torch
 from starganlib.checkpoint import CheckpointError
 from starganlib.v2.config import preset
 from starganlib.v2.official import load_official
-from starganlib.v2.train import build_nets
+from starganlib.v2.nets import build_nets
 
 TINY = dict(img_size=32, base_dim=8, max_conv_dim=16, mapping_dim=16, style_dim=8)
 

@@ -4,7 +4,7 @@ import torch
 from PIL import Image
 
 from starganlib.v2.synthesis import interpolate_styles, translate_latent
-from starganlib.v2.train import build_nets
+from starganlib.v2.nets import build_nets
 from starganlib.viz import save_gif
 from tests.conftest import tiny_v2_config
 

@@ -9,7 +9,8 @@ from starganlib.checkpoint import save_checkpoint
 from starganlib.translate import (domain_index, load_pictures, translate_files, translate_v2,
                                   v1_condition)
 from starganlib.v1.config import V1Config
-from starganlib.v1.train import V1Trainer, load_generator
+from starganlib.v1.sample import load_generator
+from starganlib.v1.train import V1Trainer
 from starganlib.v2.official import load_official
 from starganlib.v2.run import train
 from starganlib.v2.sample import load_ema_nets

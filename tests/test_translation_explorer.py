@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from starganlib.v2.train import build_nets
+from starganlib.v2.nets import build_nets
 from starganlib.widgets import (TRANSLATION_DEFAULTS, domain_names, translation_explorer,
                                 translation_png)
 from tests.conftest import tiny_v2_config

@@ -15,8 +15,10 @@ from starganlib.v1.config import PRESETS, V1Config, preset
 from starganlib.v1.labels import create_labels, mask_vector_labels
 from starganlib.v1.model import Generator, count_parameters
 from starganlib.v1.evaluate import diversity_of_v1
-from starganlib.v1.train import (V1Trainer, label_sources, learning_rate, sample, save_result_grid,
-                                 train)
+from starganlib.v1.data import label_sources
+from starganlib.v1.run import train
+from starganlib.v1.sample import sample, save_result_grid
+from starganlib.v1.train import V1Trainer, learning_rate
 
 ATTRS = ["Black_Hair", "Blond_Hair", "Male"]
 EXPRESSIONS = ["Neutral", "Happy"]
@@ -158,8 +160,9 @@ def test_resume_equals_uninterrupted_training(tmp_path, monkeypatch):
     ta, tb = all_tensors(a), all_tensors(b)
     assert ta.keys() == tb.keys()
     assert all(torch.equal(ta[k], tb[k]) for k in ta)
-    assert len(a.history) == 6
-    assert repr(a.history) == repr(b.history)  # exact floats; G terms are nan before G's 1st step
+    assert repr(a.latest) == repr(b.latest)  # exact floats
+    logged = {run: (tmp_path / run / "losses.csv").read_text() for run in ("straight", "resumed")}
+    assert logged["resumed"] == logged["straight"]  # G terms are nan before G's first step
     with open(tmp_path / "resumed" / "losses.csv") as f:
         assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2, 3, 4, 5, 6]
     # the resumed run's LR was not reset: it ends at lr0 / num_iters_decay
@@ -177,7 +180,7 @@ def test_sigint_saves_a_checkpoint_at_the_iteration_boundary(tmp_path, monkeypat
         return step(self, sources)
 
     monkeypatch.setattr(V1Trainer, "train_step", interrupted_in_iteration_2)
-    with pytest.raises(KeyboardInterrupt, match="stopped at iteration 2.*--resume"):
+    with pytest.raises(KeyboardInterrupt, match="stopped at step 2.*--resume"):
         train(cfg, tmp_path / "run", progress=False)
     assert CheckpointManager(tmp_path / "run").latest().name == "ckpt_000002.pt"
 
@@ -238,9 +241,26 @@ def test_bf16_iteration_is_close_to_fp32_and_keeps_float32_weights(tmp_path):
         trainer = V1Trainer(cfg)
         sources = label_sources(cfg)
         for _ in range(cfg.n_critic):  # D steps, then one G step
-            terms[precision] = trainer.train_step(sources)
+            trainer.train_step(sources)
+        terms[precision] = dict(trainer.latest)
         assert all(p.dtype == torch.float32 for p in trainer.G.parameters())
         assert all(p.dtype == torch.float32 for p in trainer.D.parameters())
     for k, v in terms["fp32"].items():
         assert math.isfinite(terms["bf16"][k]), k
         assert terms["bf16"][k] == pytest.approx(v, rel=0.05, abs=0.05), k
+
+
+def test_cli_sample_writes_the_v1_result_grid(tmp_path, capsys):
+    from starganlib.__main__ import main
+    make_data(tmp_path)
+    cfg = tiny_config(tmp_path, num_iters=1, num_iters_decay=1, save_every=1, sample_every=1)
+    checkpoint = train(cfg, tmp_path / "run", progress=False)["checkpoint"]
+    main(["sample", "--model", "v1", "--checkpoint", checkpoint, "--out", str(tmp_path / "out"),
+          "--count", "3"])
+    grid = tmp_path / "out" / "results.png"
+    assert capsys.readouterr().out.strip() == str(grid)
+    assert Image.open(grid).size == (16 * (1 + len(ATTRS)), 16 * 3)  # input + one per target
+    with pytest.raises(SystemExit):  # a v1 checkpoint is not a v2 one: a clear error, exit 2
+        main(["sample", "--checkpoint", checkpoint, "--out", str(tmp_path / "v2"),
+              "--src", str(tmp_path), "--ref", str(tmp_path)])
+    assert "stargan-v1" in capsys.readouterr().err

@@ -3,7 +3,8 @@ import math
 import torch
 
 from starganlib.v2 import losses
-from starganlib.v2.train import build_nets, lambda_ds_at
+from starganlib.v2.nets import build_nets
+from starganlib.v2.train import lambda_ds_at
 from tests.conftest import tiny_v2_config
 
 

@@ -6,7 +6,7 @@ import torch
 from starganlib.v2.blocks import AdaIN, AdainResBlk, HighPass, ResBlk
 from starganlib.v2.config import preset
 from starganlib.v2.model import Discriminator, Generator, MappingNetwork, StyleEncoder
-from starganlib.v2.train import build_nets
+from starganlib.v2.nets import build_nets
 
 OFFICIAL = {  # facts file, table 1.9 (CelebA-HQ row matches the official training log)
     "afhq": {"generator": 33_892_995, "mapping_network": 3_259_072,

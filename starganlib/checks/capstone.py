@@ -12,6 +12,7 @@ import weakref
 import torch
 
 from ..v2 import blocks, train
+from ..v2.nets import build_nets
 from .report import call, expect_close, passed, randn, seeded
 from .v2 import compare_adain
 from .v2_training import compare_lambda_ds
@@ -189,7 +190,7 @@ def _check_one_more_step(trainer) -> None:
 
 def _check_trained(trainer) -> None:
     cfg = trainer.cfg
-    initial = seeded(lambda: train.build_nets(cfg), cfg.seed).generator  # V2Trainer's init
+    initial = seeded(lambda: build_nets(cfg), cfg.seed).generator  # V2Trainer's init
     before = _adain_weights(initial)
     after, average = (_adain_weights(g).cpu() for g in (trainer.nets.generator,
                                                          trainer.nets_ema.generator))

@@ -7,6 +7,7 @@ from torch import nn
 
 from ..v2 import losses, model, train
 from ..v2.config import V2Config
+from ..v2.nets import build_nets
 from .report import (LOSS_CUT, PENALTY_CUT, as_float64, call, channels_last, compare_function,
                      expect_close, expect_differentiable, expect_gradient, leaf,
                      parameter_gradients, passed, randn, seeded)
@@ -164,7 +165,7 @@ def _check_objective(g_objective) -> None:
                                 "G would not learn from it.",
                         hint="Each term enters with its weight: adv 1, sty lambda_sty, ds "
                              "-lambda_ds, cyc lambda_cyc.")
-    nets = seeded(lambda: train.build_nets(TINY), 0)
+    nets = seeded(lambda: build_nets(TINY), 0)
     x, y_org, y_trg = randn(2, 3, 16, 16, seed=1), torch.tensor([0, 1]), torch.tensor([1, 0])
     z_pair = (randn(2, TINY.latent_dim, seed=2), randn(2, TINY.latent_dim, seed=3))
     lambdas = {"sty": 1.5, "ds": 2.0, "cyc": 0.7}

@@ -35,7 +35,8 @@ from ..v1.config import preset as v1_preset
 from ..v2 import losses as v2_losses, model as v2_model
 from ..v2.config import preset as v2_preset
 from ..v2.evaluate import oracle_eval
-from ..v2.train import Nets, V2Trainer
+from ..v2.nets import Nets
+from ..v2.train import V2Trainer
 
 IMG_SIZE = 32
 V1 = v1_preset("toy-v1")  # A, B: widths of v1's G and D, learning rates, loss weights

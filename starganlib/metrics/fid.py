@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models import Inception_V3_Weights, inception_v3
-from tqdm.auto import tqdm
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -122,13 +121,3 @@ def _missing_weights_message(weights: Inception_V3_Weights, err: Exception) -> s
             f"{weights.url} failed. Run InceptionFeatures() once on a machine with internet access "
             "(it downloads the weights into that folder; TORCH_HOME moves it), or copy the file "
             "there. Offline on toyfaces, use the oracle features (starganlib.metrics.oracle) instead.")
-
-
-@torch.no_grad()
-def features_of(extractor: nn.Module, images_iter, device) -> np.ndarray:
-    """Features ``(M, D)`` of every batch ``(N, 3, H, W)`` in [-1, 1] yielded by ``images_iter``."""
-    extractor = extractor.to(device).eval()
-    features = [extractor(images.to(device)).cpu() for images in tqdm(images_iter, desc="features")]
-    if not features:
-        raise ValueError("images_iter yielded no batches")
-    return torch.cat(features).numpy()

@@ -300,38 +300,6 @@ def attribute_accuracy(oracle: Oracle, x: torch.Tensor, attrs: torch.Tensor,
             for i, name in enumerate(names)}
 
 
-def _r2(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    """Coefficient of determination per column of ``(N, D)`` predictions."""
-    residual = (pred - true).square().sum(0)
-    total = (true - true.mean(0)).square().sum(0)
-    return 1 - residual / total
-
-
-@torch.no_grad()
-def factor_report(oracle: Oracle, n: int = 600, size: int | None = None, seed: int = 0) -> dict:
-    """How well the oracle reads ``n`` fresh held-out toyfaces of ``size`` px (default: the
-    size it was trained for): ``domain_accuracy``, ``r2_<factor>`` per content factor, ``style_r2`` (mean
-    over the style vector), ``marking_accuracy``, ``fur_accuracy``, ``glasses_accuracy``,
-    ``expression_accuracy``."""
-    x, targets = render_batch(n, size or oracle.img_size,
-                              np.random.default_rng([seed, HELD_OUT_STREAM]))
-    out = predict(oracle, to_float(x))
-    marking = slice(len(FUR_FAMILIES) + 1, len(FUR_FAMILIES) + 1 + len(MARKINGS))
-
-    def accuracy(logits, labels):
-        return float((logits.argmax(1) == labels).float().mean())
-
-    report = {"domain_accuracy": accuracy(out["domain"], targets["domain"])}
-    report.update({f"r2_{name}": float(v)
-                   for name, v in zip(CONTENT_FACTORS, _r2(out["content"], targets["content"]))})
-    report["style_r2"] = float(_r2(out["style"], targets["style"]).mean())
-    report["marking_accuracy"] = accuracy(out["style"][:, marking], targets["style"][:, marking].argmax(1))
-    report["fur_accuracy"] = accuracy(out["fur"], targets["fur"])
-    report["glasses_accuracy"] = float(((out["glasses"] > 0) == targets["glasses"].bool()).float().mean())
-    report["expression_accuracy"] = accuracy(out["expression"], targets["expression"])
-    return report
-
-
 @torch.no_grad()
 def content_baselines(oracle: Oracle, n: int = 300, size: int | None = None,
                       seed: int = 0) -> dict[str, float]:

@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from ..precision import check_precision
 
 TOYFACES = "toyfaces"  # image_root value: the embedded dataset, generated on first use
+CHECKPOINT_KIND = "stargan-v1"  # the "kind" entry of the checkpoints a V1Config run writes
+# config fields that define the networks' shapes: a checkpoint only loads if they match
+ARCHITECTURE_FIELDS = ("image_size", "c_dim", "g_conv_dim", "d_conv_dim", "g_repeat_num",
+                       "d_repeat_num", "selected_attrs", "selected_attrs2")
 
 
 @dataclass

@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..precision import check_precision
-from .model import _log2, default_num_down, first_width
+from .model import default_num_down, first_width, size_log2
+
+CHECKPOINT_KIND = "stargan-v2"  # the "kind" entry of the checkpoints a V2Config run writes
+# config fields that define the networks' shapes: a checkpoint only loads if they match
+ARCHITECTURE_FIELDS = ("img_size", "num_domains", "latent_dim", "style_dim", "mapping_dim",
+                       "base_dim", "max_conv_dim", "num_down", "w_hpf")
 
 
 @dataclass
@@ -60,7 +65,7 @@ class V2Config:
 
     def validate(self) -> None:
         """Raise ValueError naming the field for settings that cannot work."""
-        _log2(self.img_size)
+        size_log2(self.img_size)
         if self.num_domains < 2:
             raise ValueError(f"num_domains must be >= 2 (translation needs two domains), "
                              f"got {self.num_domains}")
@@ -75,7 +80,7 @@ class V2Config:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         num_down = self.num_down or default_num_down(self.img_size, self.w_hpf)
-        if num_down > _log2(self.img_size) - 2:
+        if num_down > size_log2(self.img_size) - 2:
             raise ValueError(f"num_down={num_down} is too deep for img_size={self.img_size}")
 
     def replace(self, **changes) -> "V2Config":
@@ -116,7 +121,7 @@ def scaled_toy(img_size: int, **overrides) -> V2Config:
     (losses, learning rates, iterations, batch) is the toy preset's.
     """
     toy = PRESETS["toy"]
-    doublings = _log2(img_size) - _log2(toy.img_size)
+    doublings = size_log2(img_size) - size_log2(toy.img_size)
     base_dim = first_width(toy.img_size, toy.base_dim, toy.max_conv_dim)
     bottleneck = toy.img_size >> (toy.num_down or default_num_down(toy.img_size, toy.w_hpf))
     return toy.replace(**{

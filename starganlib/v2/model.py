@@ -21,7 +21,8 @@ def first_width(img_size: int, base_dim: int | None, max_conv_dim: int) -> int:
     return min(base_dim or 2**14 // img_size, max_conv_dim)
 
 
-def _log2(img_size: int) -> int:
+def size_log2(img_size: int) -> int:
+    """``log2(img_size)`` for a power of two >= 16; ValueError naming img_size otherwise."""
     n = int(round(math.log2(img_size)))
     if 2**n != img_size or img_size < 16:
         raise ValueError(f"img_size must be a power of two >= 16, got {img_size}")
@@ -30,7 +31,7 @@ def _log2(img_size: int) -> int:
 
 def default_num_down(img_size: int, w_hpf: float) -> int:
     """The official generator depth: ``log2(img_size) - 4`` down blocks, one more if w_hpf > 0."""
-    return _log2(img_size) - 4 + (1 if w_hpf > 0 else 0)
+    return size_log2(img_size) - 4 + (1 if w_hpf > 0 else 0)
 
 
 class Generator(nn.Module):
@@ -55,7 +56,7 @@ class Generator(nn.Module):
             nn.InstanceNorm2d(dim_in, affine=True), nn.LeakyReLU(0.2), nn.Conv2d(dim_in, 3, 1, 1, 0))
         if num_down is None:
             num_down = default_num_down(img_size, w_hpf)
-        if not 1 <= num_down <= _log2(img_size) - 2:
+        if not 1 <= num_down <= size_log2(img_size) - 2:
             raise ValueError(f"num_down={num_down} does not fit img_size={img_size}")
         dim_out = dim_in
         for _ in range(num_down):
@@ -119,7 +120,7 @@ def _trunk(img_size: int, max_conv_dim: int, base_dim: int | None,
     dim_in = first_width(img_size, base_dim, max_conv_dim)
     blocks = [conv(3, dim_in, 3, 1, 1)]
     dim_out = dim_in
-    for _ in range(_log2(img_size) - 2):  # down to 4x4
+    for _ in range(size_log2(img_size) - 2):  # down to 4x4
         dim_out = min(dim_in * 2, max_conv_dim)
         blocks.append(ResBlk(dim_in, dim_out, downsample=True, conv=conv))
         dim_in = dim_out

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..checkpoint import CheckpointError, load_checkpoint
 from .config import V2Config, preset
-from .train import AVERAGED, Nets, build_nets
+from .nets import AVERAGED, Nets, build_ema_nets
 
 OPTIONAL_KEYS = {"generator": {"hpf.filter"}}  # buffers the released files may lack
 DOMAINS = {"afhq": ("cat", "dog", "wild"), "celeba-hq": ("female", "male")}  # in label order
@@ -40,8 +40,7 @@ def load_official(path: Path, preset_name: str, device="cpu", **overrides) -> tu
     if missing_nets:
         raise CheckpointError(f"{path}: not an official StarGAN v2 nets_ema checkpoint: no "
                               f"{', '.join(missing_nets)} (found {', '.join(map(str, state))})")
-    full = build_nets(cfg)
-    nets = Nets(*(getattr(full, n) for n in AVERAGED))
+    nets = build_ema_nets(cfg)
     for name in AVERAGED:
         _load_net(getattr(nets, name), strip_prefix(state[name]), name, path, preset_name)
     return nets.to(device).eval(), cfg

@@ -1,39 +1,26 @@
-"""A StarGAN v2 training run in one folder: checkpoints, loss log, sample grids and metrics.
+"""A StarGAN v2 training run in one folder (``starganlib.run_folder``: checkpoints, logs, resume).
 
-    run_dir/config.json                the configuration
-    run_dir/checkpoints/ckpt_*.pt      the last few checkpoints and a ``latest`` pointer
-    run_dir/losses.csv                 every loss term at every step
+    run_dir/losses.csv                 every loss term (and lambda_ds) at every step
     run_dir/samples/{step}_*.png       latent-guided, reference-guided and cycle grids (EMA nets),
                                        enlarged; on toyfaces also ``_truth``: outputs beside
                                        their ground truth and error maps
     run_dir/metrics.csv, metrics.json  on toyfaces, oracle and ground-truth metrics over
                                        training (``evaluate.oracle_eval``); the summary
-
-Ctrl-C or SIGTERM saves a checkpoint before stopping; a NaN or Inf loss stops the run at once
-without overwriting the last good checkpoint.
 """
-import json
-import math
-import time
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
-from ..checkpoint import CheckpointManager, load_checkpoint
-from ..csv_log import CsvLog
 from ..data.folders import DomainFolder, TrainBatches, check_splits, to_float
 from ..distributed import World, close, init_from_env
-from ..interrupt import StopRequest
-from ..scalars import loss_values
-from ..viz import save_grid
-from .config import V2Config
 from ..metrics.ground_truth import v2_quality_bar
 from ..metrics.oracle import content_baselines
+from ..run_folder import Periods, RunFolder, RunHooks, train_in_folder
+from ..viz import save_grid
+from .config import CHECKPOINT_KIND, V2Config
 from .evaluate import ToyfacesJudge, oracle_eval, reference_comparison, toyfaces_judge
 from .synthesis import cycle_grid, latent_grid, reference_grid
-from .train import CHECKPOINT_KIND, V2Trainer
-
+from .train import V2Trainer
 
 
 def dataset_root(cfg: V2Config) -> Path:
@@ -61,7 +48,7 @@ def fixed_inputs(folder: DomainFolder, per_domain: int = 2):
     return to_float(folder.images(idx)), folder.labels[idx]
 
 
-def save_samples(trainer: V2Trainer, folder: DomainFolder, run_dir: Path,
+def save_samples(trainer: V2Trainer, folder: DomainFolder, samples_dir: Path,
                  factors: list | None = None) -> None:
     """Latent, reference and cycle grids of the EMA networks for fixed validation images, saved
     enlarged with labelled columns; with the images' ``factors`` (toyfaces) also the
@@ -71,7 +58,7 @@ def save_samples(trainer: V2Trainer, folder: DomainFolder, run_dir: Path,
     x, y = to_float(folder.images(idx)).to(device), folder.labels[idx].to(device)
     names = folder.domains
     z = torch.randn(3, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(device)
-    step, out = trainer.step, run_dir / "samples"
+    step, out = trainer.step, Path(samples_dir)
     save_grid(latent_grid(nets, x, cfg.num_domains, z), out / f"{step:06d}_latent.png",
               1 + cfg.num_domains * len(z),
               ["source"] + [f"{d}\nz{j + 1}" for d in names for j in range(len(z))])
@@ -85,28 +72,34 @@ def save_samples(trainer: V2Trainer, folder: DomainFolder, run_dir: Path,
         reference_comparison(nets, folder, factors, idx, idx[perm]).save(out / f"{step:06d}_truth.png")
 
 
-def _check_finite(values: dict[str, float], step: int, manager: CheckpointManager) -> None:
-    bad = {k: v for k, v in values.items() if not math.isfinite(v)}
-    if bad:
-        kept = manager.latest()
-        raise FloatingPointError(
-            f"loss {', '.join(f'{k}={v}' for k, v in bad.items())} at step {step}; training "
-            f"stopped. Last good checkpoint kept: {kept or 'none saved yet'}")
+class V2Hooks(RunHooks):
+    """The EMA networks' sample grids; on toyfaces also the oracle and the ground truth."""
 
+    def __init__(self, trainer: V2Trainer, val_folder: DomainFolder, judge: ToyfacesJudge | None):
+        self.trainer, self.val_folder, self.judge = trainer, val_folder, judge
 
-def _start(cfg: V2Config, run_dir: Path, resume: bool, trainer: V2Trainer,
-           manager: CheckpointManager) -> None:
-    """Load the latest checkpoint when resuming; refuse to overwrite an existing run otherwise."""
-    latest = manager.latest()
-    if latest is not None and not resume:
-        raise FileExistsError(f"{run_dir} already holds checkpoints ({latest.name}); pass "
-                              f"--resume to continue that run or choose another --out folder")
-    if latest is not None:
-        trainer.load_state_dict(load_checkpoint(latest, trainer.device, kind=CHECKPOINT_KIND), latest)
-        if trainer.world.is_main:
-            print(f"resumed from {latest} at step {trainer.step}")
-    if trainer.world.is_main:
-        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    def log_row(self, values):
+        return {"lambda_ds": self.trainer.lambda_ds, **values}
+
+    def samples(self, samples_dir: Path, step: int) -> None:
+        save_samples(self.trainer, self.val_folder, samples_dir,
+                     self.judge.factors if self.judge else None)
+
+    def evaluate(self):
+        if self.judge is None:
+            return None
+        t = self.trainer
+        return oracle_eval(t.nets_ema, self.val_folder, self.judge.oracle, t.cfg.latent_dim,
+                           device=t.device, factors=self.judge.factors)
+
+    def summary(self, metrics):
+        """The scale of the oracle's content error (a perfect translation vs unrelated faces)
+        and which criteria of the quality bar (``ground_truth.v2_quality_bar``) are met."""
+        if self.judge is None or metrics is None:
+            return {}
+        scale = content_baselines(self.judge.oracle)
+        return {"content_error_scale": scale,
+                "quality_bar": v2_quality_bar(metrics, scale["ideal"])}
 
 
 def train(cfg: V2Config, run_dir: Path, resume: bool = False, device="cpu", progress=True,
@@ -115,6 +108,8 @@ def train(cfg: V2Config, run_dir: Path, resume: bool = False, device="cpu", prog
 
     Under ``torchrun`` every process runs this function: each draws its own batches and the
     gradients are averaged (``starganlib.distributed``); rank 0 alone writes into ``run_dir``.
+    ``resume=True`` continues from the newest checkpoint; without it, a folder that already
+    holds checkpoints is refused (FileExistsError).
     """
     world = init_from_env(device)
     try:
@@ -126,10 +121,7 @@ def train(cfg: V2Config, run_dir: Path, resume: bool = False, device="cpu", prog
 
 def _train(cfg: V2Config, run_dir: Path, resume: bool, world: World, progress: bool,
            num_workers: int, device: torch.device) -> dict:
-    main = world.is_main
-    if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    if main:
+    if world.is_main:
         dataset_root(cfg)  # generates toyfaces on first use, before the other ranks read it
     world.barrier()
     root = dataset_root(cfg)
@@ -137,69 +129,19 @@ def _train(cfg: V2Config, run_dir: Path, resume: bool, world: World, progress: b
     train_folder = DomainFolder(root / "train", cfg.img_size, skip_bad=cfg.skip_bad_images)
     val_folder = DomainFolder(root / "val", cfg.img_size, skip_bad=cfg.skip_bad_images)
     trainer = V2Trainer(cfg, device, world=world)
-    manager = CheckpointManager(run_dir, cfg.keep)
-    _start(cfg, run_dir, resume, trainer, manager)
     judge = None
-    if cfg.dataset == "toyfaces" and main:
+    if cfg.dataset == "toyfaces" and world.is_main:
         judge = toyfaces_judge(root, val_folder, trainer.device)
-    logs = [CsvLog(run_dir / name, trainer.step if resume else None) if main else None
-            for name in ("losses.csv", "metrics.csv")]
-    losses_log, metrics_log = logs
     batches = TrainBatches(train_folder, cfg.batch_size, cfg.latent_dim, cfg.seed,
                            cfg.randcrop_prob, rank=world.rank)
-    loader = torch.utils.data.DataLoader(
-        batches, batch_size=None, sampler=range(trainer.step, cfg.total_iters),
-        num_workers=num_workers, pin_memory=trainer.device.type == "cuda")
-    elapsed = metrics_log.rows()[-1]["seconds"] if main and metrics_log.rows() else 0.0
-    started = time.perf_counter() - elapsed
-    with StopRequest() as stop:
-        for batch in tqdm(loader, initial=trainer.step, total=cfg.total_iters,
-                          disable=not (progress and main), desc="StarGAN v2", dynamic_ncols=True):
-            values = loss_values(trainer.train_step(batch))
-            _check_finite(values, trainer.step, manager)
-            stop_now = world.any(stop.requested)
-            if main:
-                _after_step(trainer, values, val_folder, judge, run_dir, manager, metrics_log,
-                            losses_log, started, stop_now)
-            if stop_now:
-                world.barrier()  # the checkpoint is written before any process exits
-                raise KeyboardInterrupt(f"stopped at step {trainer.step}; saved "
-                                        f"{manager.latest()}; continue with --resume")
-    world.barrier()
-    if not main:
-        return {"step": trainer.step}
-    return write_summary(run_dir, trainer, metrics_log, time.perf_counter() - started, judge)
 
+    def batches_from(step: int):
+        return torch.utils.data.DataLoader(
+            batches, batch_size=None, sampler=range(step, cfg.total_iters),
+            num_workers=num_workers, pin_memory=trainer.device.type == "cuda")
 
-def _after_step(trainer: V2Trainer, values: dict, val_folder: DomainFolder,
-                judge: ToyfacesJudge | None, run_dir: Path, manager: CheckpointManager,
-                metrics_log: CsvLog, losses_log: CsvLog, started: float, stop_now: bool) -> None:
-    """Rank 0's bookkeeping after a step: the loss log, sample grids, toyfaces metrics (oracle
-    and ground truth), checkpoint."""
-    cfg = trainer.cfg
-    losses_log.write({"step": trainer.step, "lambda_ds": trainer.lambda_ds, **values})
-    done = trainer.step == cfg.total_iters
-    if trainer.step % cfg.sample_every == 0 or done:
-        save_samples(trainer, val_folder, run_dir, judge.factors if judge else None)
-    if judge is not None and (trainer.step % cfg.eval_every == 0 or done):
-        row = oracle_eval(trainer.nets_ema, val_folder, judge.oracle, cfg.latent_dim,
-                          device=trainer.device, factors=judge.factors)
-        metrics_log.write({"step": trainer.step,
-                           "seconds": round(time.perf_counter() - started, 1), **row})
-    if trainer.step % cfg.save_every == 0 or done or stop_now:
-        manager.save(trainer.step, trainer.state_dict())
-
-
-def write_summary(run_dir: Path, trainer: V2Trainer, metrics_log: CsvLog, seconds: float,
-                  judge: ToyfacesJudge | None = None) -> dict:
-    """metrics.json: steps, wall time, and on toyfaces the last metrics, the scale of the
-    oracle's content error (a perfect translation vs unrelated faces) and which criteria of the
-    quality bar (``ground_truth.v2_quality_bar``) the model meets."""
-    rows = metrics_log.rows()
-    summary = {"step": trainer.step, "train_seconds": round(seconds, 1),
-               "final": rows[-1] if rows else {}, "checkpoint": str(CheckpointManager(run_dir).latest())}
-    if judge is not None and rows:
-        summary["content_error_scale"] = content_baselines(judge.oracle)
-        summary["quality_bar"] = v2_quality_bar(rows[-1], summary["content_error_scale"]["ideal"])
-    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    periods = Periods(cfg.total_iters, 1, cfg.sample_every, cfg.eval_every, cfg.save_every,
+                      cfg.keep)
+    folder = RunFolder(run_dir, cfg.keep, CHECKPOINT_KIND, world.is_main)
+    return train_in_folder(trainer, V2Hooks(trainer, val_folder, judge), batches_from, folder,
+                           cfg.to_dict(), periods, resume, "StarGAN v2", progress, world)

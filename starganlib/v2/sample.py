@@ -6,9 +6,9 @@ import torch
 from ..checkpoint import load_checkpoint
 from ..data.folders import DomainFolder, to_float
 from ..viz import save_grid
-from .config import V2Config
+from .config import CHECKPOINT_KIND, V2Config
+from .nets import AVERAGED, Nets, build_ema_nets
 from .synthesis import latent_grid, reference_grid
-from .train import AVERAGED, CHECKPOINT_KIND, Nets, build_nets
 
 
 def load_ema_nets(checkpoint: Path, device="cpu") -> tuple[Nets, V2Config]:
@@ -19,8 +19,7 @@ def load_ema_nets(checkpoint: Path, device="cpu") -> tuple[Nets, V2Config]:
 def ema_nets(state: dict, device="cpu") -> tuple[Nets, V2Config]:
     """``load_ema_nets`` for a checkpoint already loaded (``load_checkpoint``)."""
     cfg = V2Config(**state["config"])
-    full = build_nets(cfg)
-    nets = Nets(*(getattr(full, n) for n in AVERAGED))
+    nets = build_ema_nets(cfg)
     for n in AVERAGED:
         getattr(nets, n).load_state_dict(state["nets_ema"][n])
     return nets.to(device).eval(), cfg

@@ -22,46 +22,18 @@ import torch
 from torch import nn
 
 from ..allocator import keep_freed_memory
+from ..checkpoint import check_architecture
 from ..distributed import World, data_parallel
 from ..precision import autocast
 from . import losses
-from .config import V2Config
-from .model import Discriminator, Generator, MappingNetwork, StyleEncoder, he_init
+from .config import ARCHITECTURE_FIELDS, CHECKPOINT_KIND, V2Config
+from .nets import AVERAGED, TRAINED, Nets, build_nets
 
-TRAINED = ("generator", "mapping_network", "style_encoder", "discriminator")
-AVERAGED = ("generator", "mapping_network", "style_encoder")
 STEPPED = {  # the networks each sub-step updates
     "D/latent": ("discriminator",), "D/ref": ("discriminator",),
     "G/latent": ("generator", "mapping_network", "style_encoder"),
     "G/ref": ("generator",),  # E is deliberately not stepped here (official, issue #44)
 }
-CHECKPOINT_KIND = "stargan-v2"
-# config fields that define the networks' shapes: a checkpoint only loads if they match
-ARCHITECTURE_FIELDS = ("img_size", "num_domains", "latent_dim", "style_dim", "mapping_dim",
-                       "base_dim", "max_conv_dim", "num_down", "w_hpf")
-
-
-class Nets(nn.Module):
-    """The networks of StarGAN v2 under their paper names (D is absent from the EMA copy)."""
-
-    def __init__(self, generator, mapping_network, style_encoder, discriminator=None):
-        super().__init__()
-        self.generator = generator
-        self.mapping_network = mapping_network
-        self.style_encoder = style_encoder
-        self.discriminator = discriminator
-
-
-def build_nets(cfg: V2Config) -> Nets:
-    """G, F, E, D for ``cfg``, He-initialised (seed the global RNG first for repeatable weights)."""
-    nets = Nets(
-        Generator(cfg.img_size, cfg.style_dim, cfg.max_conv_dim, cfg.w_hpf, cfg.base_dim,
-                  cfg.num_down),
-        MappingNetwork(cfg.latent_dim, cfg.style_dim, cfg.num_domains, cfg.mapping_dim),
-        StyleEncoder(cfg.img_size, cfg.style_dim, cfg.num_domains, cfg.max_conv_dim, cfg.base_dim),
-        Discriminator(cfg.img_size, cfg.num_domains, cfg.max_conv_dim, cfg.base_dim))
-    nets.apply(he_init)
-    return nets
 
 
 def lambda_ds_at(step: int, cfg: V2Config) -> float:
@@ -187,11 +159,7 @@ class V2Trainer:
 
     def load_state_dict(self, state: dict, source="checkpoint") -> None:
         """Restore everything from ``state_dict()``; ValueError if the architecture differs."""
-        saved = state["config"]
-        wrong = [f"{f}: checkpoint {saved.get(f)!r}, config {getattr(self.cfg, f)!r}"
-                 for f in ARCHITECTURE_FIELDS if saved.get(f) != getattr(self.cfg, f)]
-        if wrong:
-            raise ValueError(f"{source} was trained with another architecture: " + "; ".join(wrong))
+        check_architecture(state["config"], self.cfg, ARCHITECTURE_FIELDS, source)
         for n in TRAINED:
             getattr(self.nets, n).load_state_dict(state["nets"][n])
             self.optims[n].load_state_dict(state["optims"][n])
