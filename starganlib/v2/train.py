@@ -23,7 +23,8 @@ from torch import nn
 
 from ..allocator import keep_freed_memory
 from ..distributed import World, data_parallel
-from ..precision import autocast
+from ..double_backward import fast_penalty_convolutions, input_gradients_only
+from ..precision import autocast, float32_outputs
 from . import losses
 from .config import V2Config
 from .model import Discriminator, Generator, MappingNetwork, StyleEncoder, he_init
@@ -99,6 +100,9 @@ class V2Trainer:
         torch.manual_seed(cfg.seed)
         self.nets = build_nets(cfg).to(self.device, memory_format=torch.channels_last)
         self.nets_ema = copy.deepcopy(Nets(*(getattr(self.nets, n) for n in AVERAGED)))
+        for name in TRAINED:  # the losses get float32 outputs, also under bf16 autocast
+            float32_outputs(getattr(self.nets, name))
+        fast_penalty_convolutions(self.nets.discriminator)  # R1's double backward, faster
         # compiled in place (same module, same state dict). Only G: compiled graphs cannot take
         # D's double backward (R1), and G is most of the rest of the step.
         if cfg.compile:
@@ -165,7 +169,9 @@ class V2Trainer:
         log = {}
         for name, loss_fn, inputs in substeps:
             self._require_grad(STEPPED[name])
-            with self.autocast():
+            # the only backward pass inside a loss is R1's gradient with respect to the images,
+            # so it computes no weight gradients; the loss is backpropagated outside
+            with self.autocast(), input_gradients_only():
                 loss, terms = loss_fn(self.views[name], x, y_org, y_trg, **inputs)
             self._update(loss, STEPPED[name])
             log.update({f"{name}_{k}": v for k, v in terms.items()})
