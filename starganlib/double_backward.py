@@ -20,9 +20,9 @@ A convolution with a single output position (a large kernel on a small map: the 
 both discriminators) multiplies the kernel with one window of the padded input; ``Conv2d`` runs
 it as that matrix product, which autograd differentiates twice with matrix products as well.
 
-``input_gradients_only()`` marks an ``autograd.grad`` call that asks for the gradient with
-respect to the images only (the penalties): inside it the weight gradients, which that call
-would throw away, are not computed. Third derivatives are not supported (none is used).
+The models are built from plain ``nn.Conv2d``; a trainer calls ``fast_penalty_convolutions(D)``,
+which turns D's convolutions into ``Conv2d`` in place, and computes its losses inside
+``input_gradients_only()`` (below). Third derivatives are not supported (none is used).
 """
 import contextlib
 import threading
@@ -35,11 +35,28 @@ from torch.autograd.function import once_differentiable
 _state = threading.local()
 
 
+def fast_penalty_convolutions(module: nn.Module) -> None:
+    """Turn every ``nn.Conv2d`` inside ``module`` into a ``Conv2d``, in place.
+
+    The layers stay the same objects with the same parameters (only their class changes), so the
+    state dict, the optimisers holding the parameters and checkpoint loading are unchanged, and so
+    are the outputs and gradients.
+    """
+    for layer in module.modules():
+        if type(layer) is nn.Conv2d:
+            _check_supported(layer)
+            layer.__class__ = Conv2d
+
+
 @contextlib.contextmanager
 def input_gradients_only():
-    """Within this block, ``Conv2d`` computes no weight gradients; use it only around
-    ``torch.autograd.grad(outputs, images, create_graph=True)`` (asking for a weight there
-    fails loudly: autograd reports it as unused)."""
+    """Within this block the backward passes of ``Conv2d`` compute no weight gradients.
+
+    Enter it around the computation of a loss whose only backward pass inside is a penalty's
+    ``torch.autograd.grad(outputs, images, create_graph=True)``, which throws weight gradients
+    away, and call ``loss.backward()`` after leaving it (the flag is read when a backward pass
+    runs). Asking for a weight gradient inside fails loudly: autograd reports it as unused.
+    """
     before = getattr(_state, "inputs_only", False)
     _state.inputs_only = True
     try:
@@ -117,8 +134,7 @@ class Conv2d(nn.Conv2d):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.padding_mode != "zeros" or isinstance(self.padding, str):
-            raise ValueError("double_backward.Conv2d supports zero padding given as numbers only")
+        _check_supported(self)
 
     def forward(self, x):
         if self._one_output_position(x):
@@ -154,3 +170,9 @@ class Conv2d(nn.Conv2d):
             window, weight = window.permute(0, 2, 3, 1), weight.permute(0, 2, 3, 1)
         out = F.linear(window.flatten(1), weight.flatten(1), self.bias)
         return out[:, :, None, None]
+
+
+def _check_supported(layer: nn.Conv2d) -> None:
+    if layer.padding_mode != "zeros" or isinstance(layer.padding, str):
+        raise ValueError(f"double_backward.Conv2d supports zero padding given as numbers only, "
+                         f"got padding={layer.padding!r}, padding_mode={layer.padding_mode!r}")

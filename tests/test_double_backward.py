@@ -1,10 +1,11 @@
-"""double_backward.Conv2d: the same layer as nn.Conv2d, first and second derivatives included."""
+"""double_backward.Conv2d: the same layer as nn.Conv2d, first and second derivatives included,
+and fast_penalty_convolutions, which turns a network's nn.Conv2d into it in place."""
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from starganlib.double_backward import Conv2d, _Convolution, input_gradients_only
+from starganlib.double_backward import (Conv2d, _Convolution, fast_penalty_convolutions,
+                                        input_gradients_only)
 
 GEOMETRIES = [  # (kernel, stride, padding, groups, bias)
     (3, 1, 1, 1, True), (4, 2, 1, 1, True), (1, 1, 0, 1, False), (3, 2, 1, 2, True)]
@@ -104,3 +105,27 @@ def test_a_single_output_position_is_a_matrix_product_with_the_same_derivatives(
 
 def test_several_output_positions_stay_a_convolution():
     assert not Conv2d(3, 4, 4, 2, 1)._one_output_position(torch.randn(1, 3, 4, 4))
+
+
+def test_fast_penalty_convolutions_keeps_the_layers_and_their_parameters():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, 1, 1), nn.LeakyReLU(0.2), nn.ConvTranspose2d(4, 2, 2),
+                        nn.Sequential(nn.Conv2d(2, 2, 1, bias=False)))
+    layers, parameters = list(net.modules()), list(net.parameters())
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    x = torch.randn(2, 3, 5, 5)
+    before = net(x)
+    fast_penalty_convolutions(net)
+    assert list(net.modules()) == layers and list(net.parameters()) == parameters
+    assert type(net[0]) is Conv2d and type(net[3][0]) is Conv2d
+    assert type(net[2]) is nn.ConvTranspose2d  # only nn.Conv2d layers change
+    assert net.state_dict().keys() == state.keys()
+    assert all(torch.equal(v, state[k]) for k, v in net.state_dict().items())
+    assert torch.allclose(net(x), before, atol=1e-6)
+
+
+def test_fast_penalty_convolutions_refuses_other_padding_modes():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"))
+    with pytest.raises(ValueError, match="padding_mode='reflect'"):
+        fast_penalty_convolutions(net)
+

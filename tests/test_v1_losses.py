@@ -1,9 +1,11 @@
 """StarGAN v1 losses (starganlib.v1.losses): closed-form cases and the weighted totals."""
+import contextlib
 import math
 
 import pytest
 import torch
 
+from starganlib.double_backward import fast_penalty_convolutions, input_gradients_only
 from starganlib.v1.losses import (TranslationBatch, classification_loss, d_loss, g_loss,
                                   gradient_penalty, reconstruction_loss)
 from starganlib.v1.model import Discriminator, Generator
@@ -113,3 +115,30 @@ def test_losses_use_this_datasets_logits_only():
                               logits=slice(2, 3), multi_label=False)
     _, terms = g_loss(G, D3, second)
     assert terms["loss_cls"].item() == pytest.approx(0.0, abs=1e-7)  # CE over one class
+
+
+def d_loss_gradients(fast: bool):
+    """The loss and D's weight gradients of one d_loss in float64, plain or with the trainer's
+    speed-ups: D's convolutions made fast, the loss computed in ``input_gradients_only()``."""
+    G, D, batch = tiny_batch()
+    G, D = G.double(), D.double()
+    batch.x_real = batch.x_real.double()
+    batch.c_org, batch.c_trg = batch.c_org.double(), batch.c_trg.double()
+    batch.label_org, batch.label_trg = batch.label_org.double(), batch.label_trg.double()
+    if fast:
+        fast_penalty_convolutions(D)
+    with input_gradients_only() if fast else contextlib.nullcontext():
+        total, _ = d_loss(G, D, batch, generator=torch.Generator().manual_seed(0))
+    total.backward()
+    return total.detach(), [p.grad for p in D.parameters()]
+
+
+def test_d_loss_has_the_same_weight_gradients_on_the_fast_path():
+    """The weight gradients of the WGAN and classification terms and of the penalty all arrive:
+    the context only skips those of the penalty's gradient with respect to the images."""
+    (loss, plain), (fast_loss, fast) = d_loss_gradients(False), d_loss_gradients(True)
+    assert torch.allclose(fast_loss, loss, rtol=1e-12, atol=0)
+    assert len(fast) == len(plain) and all(g is not None for g in fast)
+    for got, want in zip(fast, plain):
+        assert torch.allclose(got, want, rtol=1e-10, atol=1e-12)
+

@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch import nn
 
 from starganlib.checkpoint import CheckpointManager
 from starganlib.data.celeba import write_attributes
+from starganlib.double_backward import Conv2d
 from starganlib.v1.config import PRESETS, V1Config, preset
 from starganlib.v1.labels import create_labels, mask_vector_labels
-from starganlib.v1.model import Generator, count_parameters
+from starganlib.v1.model import Discriminator, Generator, count_parameters
 from starganlib.v1.evaluate import diversity_of_v1
 from starganlib.v1.data import label_sources
 from starganlib.v1.run import train
@@ -264,3 +266,21 @@ def test_cli_sample_writes_the_v1_result_grid(tmp_path, capsys):
         main(["sample", "--checkpoint", checkpoint, "--out", str(tmp_path / "v2"),
               "--src", str(tmp_path), "--ref", str(tmp_path)])
     assert "stargan-v1" in capsys.readouterr().err
+
+
+def test_bf16_loss_terms_are_float32(tmp_path):
+    make_data(tmp_path)
+    cfg = tiny_config(tmp_path, precision="bf16")
+    trainer, generator = V1Trainer(cfg), torch.Generator().manual_seed(0)
+    batch = trainer.make_batch(label_sources(cfg)[0], generator)
+    terms = {**trainer.d_step(batch, generator), **trainer.g_step(batch)}
+    assert {k: v.dtype for k, v in terms.items()} == {k: torch.float32 for k in terms}
+
+
+def test_the_trainer_makes_only_the_discriminator_convolutions_fast(tmp_path):
+    cfg = tiny_config(tmp_path)
+    trainer = V1Trainer(cfg)
+    assert {type(m) for m in trainer.D.modules() if isinstance(m, nn.Conv2d)} == {Conv2d}
+    assert {type(m) for m in trainer.G.modules() if isinstance(m, nn.Conv2d)} == {nn.Conv2d}
+    plain = Discriminator(cfg.image_size, cfg.d_conv_dim, cfg.cls_dim, cfg.d_repeat_num)
+    assert trainer.D.state_dict().keys() == plain.state_dict().keys()

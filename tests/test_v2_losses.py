@@ -1,7 +1,9 @@
+import contextlib
 import math
 
 import torch
 
+from starganlib.double_backward import fast_penalty_convolutions, input_gradients_only
 from starganlib.v2 import losses
 from starganlib.v2.nets import build_nets
 from starganlib.v2.train import lambda_ds_at
@@ -65,3 +67,29 @@ def test_discriminator_objective_adds_r1():
 def test_lambda_ds_decays_linearly_to_zero_and_stays_there():
     cfg = tiny_v2_config(lambda_ds=2.0, ds_iter=10)
     assert [lambda_ds_at(s, cfg) for s in (0, 5, 10, 15)] == [2.0, 1.0, 0.0, 0.0]
+
+
+def d_loss_gradients(fast: bool):
+    """The loss and D's weight gradients of one d_loss in float64, plain or with the trainer's
+    speed-ups: D's convolutions made fast, the loss computed in ``input_gradients_only()``."""
+    torch.manual_seed(0)
+    nets = build_nets(tiny_v2_config()).double()
+    if fast:
+        fast_penalty_convolutions(nets.discriminator)
+    x, y = torch.randn(3, 3, 16, 16, dtype=torch.double), torch.tensor([0, 1, 1])
+    z = torch.randn(3, 4, dtype=torch.double)
+    with input_gradients_only() if fast else contextlib.nullcontext():
+        loss, _ = losses.d_loss(nets, x, y, y.flip(0), z_trg=z, lambda_reg=1.0)
+    loss.backward()
+    return loss.detach(), [p.grad for p in nets.discriminator.parameters()]
+
+
+def test_d_loss_has_the_same_weight_gradients_on_the_fast_path():
+    """The weight gradients of the adversarial terms and of R1 all arrive: the context only
+    skips those of R1's gradient with respect to the images, which are thrown away."""
+    (loss, plain), (fast_loss, fast) = d_loss_gradients(False), d_loss_gradients(True)
+    assert torch.allclose(fast_loss, loss, rtol=1e-12, atol=0)
+    assert len(fast) == len(plain) and all(g is not None for g in fast)
+    for got, want in zip(fast, plain):
+        assert torch.allclose(got, want, rtol=1e-10, atol=1e-12)
+

@@ -2,11 +2,13 @@ import json
 
 import pytest
 import torch
+from torch import nn
 
 from starganlib.checkpoint import CheckpointManager, load_checkpoint
 from starganlib.data.folders import DomainFolder, TrainBatches
+from starganlib.double_backward import Conv2d
 from starganlib.v2.run import train
-from starganlib.v2.train import V2Trainer
+from starganlib.v2.train import V2Trainer, build_nets
 from tests.conftest import tiny_v2_config
 
 
@@ -140,6 +142,17 @@ def test_bf16_iteration_is_close_to_fp32_and_keeps_float32_weights(tiny_dataset)
         assert torch.allclose(log16[k], v, rtol=0.05, atol=0.02), (k, float(v), float(log16[k]))
     assert all(p.dtype == torch.float32 for p in t16.nets.parameters())
     assert all(s["exp_avg"].dtype == torch.float32 for s in t16.optims["generator"].state.values())
+
+
+def test_the_trainer_makes_only_the_discriminator_convolutions_fast():
+    t = V2Trainer(tiny_v2_config())
+
+    def conv_classes(module):
+        return {type(m) for m in module.modules() if isinstance(m, nn.Conv2d)}
+    assert conv_classes(t.nets.discriminator) == {Conv2d}
+    assert conv_classes(t.nets.generator) | conv_classes(t.nets.style_encoder) == {nn.Conv2d}
+    plain = build_nets(tiny_v2_config()).discriminator
+    assert t.nets.discriminator.state_dict().keys() == plain.state_dict().keys()
 
 
 def test_trained_networks_use_the_channels_last_layout():

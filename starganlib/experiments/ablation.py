@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from ..data.folders import DomainFolder, TrainBatches
 from ..data.toyfaces import ensure_toyfaces
+from ..double_backward import fast_penalty_convolutions, input_gradients_only
 from ..metrics.oracle import content_baselines, load_oracle
 from ..v1 import losses as v1_losses, model as v1_model
 from ..v1.config import preset as v1_preset
@@ -113,8 +114,11 @@ class AlternatingTrainer:
             self.g_step(batch)
 
     def d_step(self, batch: dict) -> None:
-        """Update D (only D) on its loss."""
-        _update(self.d_loss(batch), self.optim_d)
+        """Update D (only D) on its loss. The only backward pass inside the loss is the penalty's
+        gradient with respect to the images, so it computes no weight gradients."""
+        with input_gradients_only():
+            loss = self.d_loss(batch)
+        _update(loss, self.optim_d)
 
     def g_step(self, batch: dict) -> None:
         """Update G and its condition (not D) on their loss."""
@@ -150,6 +154,7 @@ class StarGANTrainer(AlternatingTrainer):
             D.apply(v2_model.he_init)
         else:
             D = v1_model.Discriminator(IMG_SIZE, V1.d_conv_dim, V2.num_domains, V1.d_repeat_num)
+        fast_penalty_convolutions(D)
         label = OneHotLabel()
         self.nets = Nets(G, label, ZeroLatentStyle(label), D)
         self.optim_d = torch.optim.Adam(D.parameters(), V1.d_lr, (V1.beta1, V1.beta2))
@@ -192,6 +197,7 @@ class AdaINTrainer(AlternatingTrainer):
         D = v2_model.Discriminator(IMG_SIZE, V2.num_domains, V2.max_conv_dim, V2.base_dim)
         self.nets = Nets(G, condition, ZeroLatentStyle(condition), D)
         self.nets.apply(v2_model.he_init)
+        fast_penalty_convolutions(D)
         adam = dict(lr=V2.lr, betas=(V2.beta1, V2.beta2), weight_decay=V2.weight_decay)
         self.optim_d = torch.optim.Adam(D.parameters(), **adam)
         self.optim_g = torch.optim.Adam([*G.parameters(), *condition.parameters()], **adam)

@@ -4,14 +4,11 @@ D minimises  -E[D_src(x)] + E[D_src(G(x, c))] + lambda_gp * GP + lambda_cls * L_
 G minimises  -E[D_src(G(x, c))] + lambda_cls * L_cls(D(G(x, c)), c) + lambda_rec * L_rec
 where c' are the real labels of x, c the target labels, and L_rec = E|x - G(G(x, c), c')|.
 Paper weights: lambda_cls = 1, lambda_rec = 10, lambda_gp = 10.
-Every loss is computed in float32, also from the bfloat16 outputs of a bf16-autocast forward.
 """
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-
-from ..double_backward import input_gradients_only
 
 
 @dataclass
@@ -44,9 +41,8 @@ def gradient_penalty(critic_fn, x_real, x_fake, generator: torch.Generator | Non
     alpha = torch.rand(x_real.size(0), 1, 1, 1, generator=generator).to(x_real)
     x_hat = (alpha * x_real.detach() + (1 - alpha) * x_fake.detach()).requires_grad_(True)
     out = critic_fn(x_hat)
-    with input_gradients_only():  # D's weight gradients are not needed in this call
-        grad, = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
-    grad_norm = grad.float().flatten(1).norm(2, dim=1)
+    grad, = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    grad_norm = grad.flatten(1).norm(2, dim=1)
     return torch.mean((grad_norm - 1) ** 2)
 
 
@@ -60,7 +56,6 @@ def classification_loss(logits, labels, multi_label: bool):
     if logits.shape != labels.shape:
         raise ValueError(f"logits {tuple(logits.shape)} and labels {tuple(labels.shape)} must "
                          f"have the same shape (N, k)")
-    logits = logits.float()
     if multi_label:
         return F.binary_cross_entropy_with_logits(logits, labels, reduction="sum") / logits.size(0)
     return F.cross_entropy(logits, labels.argmax(dim=1))
@@ -68,7 +63,7 @@ def classification_loss(logits, labels, multi_label: bool):
 
 def reconstruction_loss(x_rec, x_real):
     """Cycle reconstruction loss L_rec = E|x - G(G(x, c), c')| (eq. 4): an L1 mean."""
-    return torch.mean(torch.abs(x_real.float() - x_rec.float()))
+    return torch.mean(torch.abs(x_real - x_rec))
 
 
 def d_loss(G, D, batch: TranslationBatch, lambda_cls: float = 1.0, lambda_gp: float = 10.0,
@@ -79,12 +74,12 @@ def d_loss(G, D, batch: TranslationBatch, lambda_cls: float = 1.0, lambda_gp: fl
     the values are the same.
     """
     out_src, out_cls = D(batch.x_real)
-    loss_real = -torch.mean(out_src.float())
+    loss_real = -torch.mean(out_src)
     loss_cls = classification_loss(out_cls[:, batch.logits], batch.label_org, batch.multi_label)
     with torch.no_grad():
         x_fake = G(batch.x_real, batch.c_trg)
     out_src, _ = D(x_fake)
-    loss_fake = torch.mean(out_src.float())
+    loss_fake = torch.mean(out_src)
     loss_gp = gradient_penalty(lambda x: D(x)[0], batch.x_real, x_fake, generator)
     total = loss_real + loss_fake + lambda_cls * loss_cls + lambda_gp * loss_gp
     terms = {"loss_real": loss_real, "loss_fake": loss_fake, "loss_cls": loss_cls,
@@ -96,7 +91,7 @@ def g_loss(G, D, batch: TranslationBatch, lambda_cls: float = 1.0, lambda_rec: f
     """The generator's loss; returns ``(total, {term: detached tensor})``."""
     x_fake = G(batch.x_real, batch.c_trg)
     out_src, out_cls = D(x_fake)
-    loss_fake = -torch.mean(out_src.float())
+    loss_fake = -torch.mean(out_src)
     loss_cls = classification_loss(out_cls[:, batch.logits], batch.label_trg, batch.multi_label)
     x_rec = G(x_fake, batch.c_org)
     loss_rec = reconstruction_loss(x_rec, batch.x_real)

@@ -14,8 +14,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..double_backward import Conv2d
-
 
 def tile_and_concat(x, c):
     """Condition an image on a label: ``(N, 3, H, W)`` and ``(N, c) -> (N, 3 + c, H, W)``.
@@ -105,9 +103,7 @@ class Discriminator(nn.Module):
     s = image_size / 2**repeat_num (a score per patch; 2 x 2 at 128 px) and ``out_cls``
     ``(N, c_dim)`` (unnormalised logits, one per label). The trunk has ``repeat_num`` 4x4 stride-2
     convs with bias and LeakyReLU(0.01), widths conv_dim, 2 conv_dim, ..., and no normalisation
-    (the gradient penalty is per sample, so no batch statistics may mix the samples). The convs
-    are ``double_backward.Conv2d``: the same layers, with a faster second derivative for the
-    gradient penalty.
+    (the gradient penalty is per sample, so no batch statistics may mix the samples).
     """
 
     def __init__(self, image_size: int = 128, conv_dim: int = 64, c_dim: int = 5,
@@ -120,11 +116,11 @@ class Discriminator(nn.Module):
         layers = []
         dim_in, dim = 3, conv_dim
         for _ in range(repeat_num):
-            layers += [Conv2d(dim_in, dim, 4, 2, 1), nn.LeakyReLU(0.01)]
+            layers += [nn.Conv2d(dim_in, dim, 4, 2, 1), nn.LeakyReLU(0.01)]
             dim_in, dim = dim, dim * 2
         self.main = nn.Sequential(*layers)
-        self.conv1 = Conv2d(dim_in, 1, 3, 1, 1, bias=False)  # D_src: patch scores
-        self.conv2 = Conv2d(dim_in, c_dim, final_size, bias=False)  # D_cls: one 1 x 1 map
+        self.conv1 = nn.Conv2d(dim_in, 1, 3, 1, 1, bias=False)  # D_src: patch scores
+        self.conv2 = nn.Conv2d(dim_in, c_dim, final_size, bias=False)  # D_cls: one 1 x 1 map
         self.image_size = image_size
 
     def forward(self, x):

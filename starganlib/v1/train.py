@@ -25,7 +25,8 @@ import torch
 from ..allocator import keep_freed_memory
 from ..checkpoint import check_architecture
 from ..data.folders import step_generator
-from ..precision import autocast
+from ..double_backward import fast_penalty_convolutions, input_gradients_only
+from ..precision import autocast, float32_outputs
 from ..scalars import loss_values
 from . import losses
 from .config import ARCHITECTURE_FIELDS, CHECKPOINT_KIND, V1Config
@@ -55,6 +56,9 @@ class V1Trainer:
             self.D = Discriminator(cfg.image_size, cfg.d_conv_dim, cfg.cls_dim, cfg.d_repeat_num)
         self.G.to(self.device)
         self.D.to(self.device)
+        for net in (self.G, self.D):  # the losses get float32 outputs, also under bf16 autocast
+            float32_outputs(net)
+        fast_penalty_convolutions(self.D)  # the gradient penalty's double backward, faster
         keep_freed_memory(self.device)
         betas = (cfg.beta1, cfg.beta2)  # fused: one pass over each tensor, the same update
         self.g_optimizer = torch.optim.Adam(self.G.parameters(), cfg.g_lr, betas, fused=True)
@@ -74,7 +78,9 @@ class V1Trainer:
     def d_step(self, batch: losses.TranslationBatch, generator: torch.Generator) -> dict:
         """Update D once on ``batch``; returns its loss terms."""
         cfg = self.cfg
-        with autocast(self.device, cfg.precision):
+        # the only backward pass inside d_loss is the penalty's gradient with respect to the
+        # images, so it computes no weight gradients; the loss is backpropagated outside
+        with autocast(self.device, cfg.precision), input_gradients_only():
             loss, terms = losses.d_loss(self.G, self.D, batch, cfg.lambda_cls, cfg.lambda_gp,
                                         generator)
         self.d_optimizer.zero_grad()

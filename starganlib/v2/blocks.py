@@ -18,23 +18,21 @@ class ResBlk(nn.Module):
     conv3x3 (dim_in -> dim_out). Shortcut: [conv1x1 without bias] -> [avgpool].
     Output ``(shortcut + residual) / sqrt(2)``: the sum of two unit-variance branches has
     variance 2, so the division keeps activations at unit variance through deep stacks.
-    ``conv``: the convolution class (the discriminator passes ``double_backward.Conv2d``, whose
-    second derivative, needed by R1, is faster).
     """
 
     def __init__(self, dim_in: int, dim_out: int, normalize: bool = False,
-                 downsample: bool = False, conv: type[nn.Conv2d] = nn.Conv2d):
+                 downsample: bool = False):
         super().__init__()
         self.normalize = normalize
         self.downsample = downsample
         self.learned_sc = dim_in != dim_out
-        self.conv1 = conv(dim_in, dim_in, 3, 1, 1)
-        self.conv2 = conv(dim_in, dim_out, 3, 1, 1)
+        self.conv1 = nn.Conv2d(dim_in, dim_in, 3, 1, 1)
+        self.conv2 = nn.Conv2d(dim_in, dim_out, 3, 1, 1)
         if normalize:
             self.norm1 = nn.InstanceNorm2d(dim_in, affine=True)
             self.norm2 = nn.InstanceNorm2d(dim_in, affine=True)
         if self.learned_sc:
-            self.conv1x1 = conv(dim_in, dim_out, 1, 1, 0, bias=False)
+            self.conv1x1 = nn.Conv2d(dim_in, dim_out, 1, 1, 0, bias=False)
 
     def shortcut(self, x):
         if self.learned_sc:

@@ -3,13 +3,10 @@
 D minimises  L_adv(real -> 1, fake -> 0) + lambda_reg * R1.
 G minimises  L_adv(fake -> 1) + lambda_sty * L_sty - lambda_ds * L_ds + lambda_cyc * L_cyc.
 The style of the fake comes either from a latent code (s = F(z, y)) or from a reference image
-(s = E(x_ref, y)); ``style_source`` below hides that choice. Every loss is computed in float32,
-also from the bfloat16 outputs of a bf16-autocast forward pass.
+(s = E(x_ref, y)); ``style_source`` below hides that choice.
 """
 import torch
 import torch.nn.functional as F
-
-from ..double_backward import input_gradients_only
 
 
 def adversarial_loss(logits, target: float):
@@ -18,7 +15,6 @@ def adversarial_loss(logits, target: float):
     target 1: ``-log sigmoid(logits)`` (real for D, and G's loss on fakes); target 0:
     ``-log(1 - sigmoid(logits))`` (D's loss on fakes). logits ``(N,)``.
     """
-    logits = logits.float()
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
@@ -26,27 +22,25 @@ def r1_penalty(d_out_real, x_real):
     """R1 regularisation (Mescheder et al. 2018): ``0.5 * E[ ||grad_x D(x)||^2 ]`` on real x.
 
     d_out_real ``(N,)`` computed from ``x_real`` ``(N, 3, H, W)`` with ``requires_grad``.
-    ``create_graph=True`` keeps the penalty differentiable (the double backward). Only the
-    gradient with respect to the images is asked for, so D's weight gradients are skipped here.
+    ``create_graph=True`` keeps the penalty differentiable (the double backward).
     """
-    with input_gradients_only():
-        grad, = torch.autograd.grad(d_out_real.sum(), x_real, create_graph=True)
-    return 0.5 * grad.float().pow(2).flatten(1).sum(1).mean()
+    grad, = torch.autograd.grad(d_out_real.sum(), x_real, create_graph=True)
+    return 0.5 * grad.pow(2).flatten(1).sum(1).mean()
 
 
 def style_reconstruction_loss(s_pred, s_trg):
     """L_sty = E|s - E(G(x, s), y)|, an L1 mean. s_trg is not detached (official)."""
-    return torch.mean(torch.abs(s_pred.float() - s_trg.float()))
+    return torch.mean(torch.abs(s_pred - s_trg))
 
 
 def diversity_loss(x_fake, x_fake2):
     """L_ds = E|G(x, s1) - G(x, s2)|; the second image is detached (official). G *maximises* it."""
-    return torch.mean(torch.abs(x_fake.float() - x_fake2.detach().float()))
+    return torch.mean(torch.abs(x_fake - x_fake2.detach()))
 
 
 def cycle_loss(x_rec, x_real):
     """L_cyc = E|x - G(G(x, s), s_org)|, with s_org = E(x, y_org)."""
-    return torch.mean(torch.abs(x_rec.float() - x_real.float()))
+    return torch.mean(torch.abs(x_rec - x_real))
 
 
 def style_source(nets, y_trg, z_trg=None, x_ref=None):

@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import double_backward
 from .blocks import AdainResBlk, HighPass, ResBlk
 
 MASKED_SIZES = (32, 64, 128)  # feature sizes that get high-pass skips (official, hard-coded)
@@ -114,17 +113,16 @@ class MappingNetwork(nn.Module):
         return out[torch.arange(y.size(0), device=y.device), y]
 
 
-def _trunk(img_size: int, max_conv_dim: int, base_dim: int | None,
-           conv: type[nn.Conv2d] = nn.Conv2d) -> tuple[list, int]:
+def _trunk(img_size: int, max_conv_dim: int, base_dim: int | None) -> tuple[list, int]:
     """The conv trunk shared by E and D: ``(N, 3, S, S) -> (N, C, 1, 1)``, and C."""
     dim_in = first_width(img_size, base_dim, max_conv_dim)
-    blocks = [conv(3, dim_in, 3, 1, 1)]
+    blocks = [nn.Conv2d(3, dim_in, 3, 1, 1)]
     dim_out = dim_in
     for _ in range(size_log2(img_size) - 2):  # down to 4x4
         dim_out = min(dim_in * 2, max_conv_dim)
-        blocks.append(ResBlk(dim_in, dim_out, downsample=True, conv=conv))
+        blocks.append(ResBlk(dim_in, dim_out, downsample=True))
         dim_in = dim_out
-    blocks += [nn.LeakyReLU(0.2), conv(dim_out, dim_out, 4, 1, 0), nn.LeakyReLU(0.2)]
+    blocks += [nn.LeakyReLU(0.2), nn.Conv2d(dim_out, dim_out, 4, 1, 0), nn.LeakyReLU(0.2)]
     return blocks, dim_out
 
 
@@ -153,15 +151,13 @@ class Discriminator(nn.Module):
 
     x ``(N, 3, S, S)`` in [-1, 1], y ``(N,)`` -> ``(N,)`` logits. One output per domain; only
     domain y's output is used. There is no auxiliary domain classifier (unlike StarGAN v1).
-    Its convolutions are ``double_backward.Conv2d``: the same layers, with a faster second
-    derivative for the R1 penalty.
     """
 
     def __init__(self, img_size: int = 256, num_domains: int = 2, max_conv_dim: int = 512,
                  base_dim: int | None = None):
         super().__init__()
-        blocks, dim_out = _trunk(img_size, max_conv_dim, base_dim, conv=double_backward.Conv2d)
-        self.main = nn.Sequential(*blocks, double_backward.Conv2d(dim_out, num_domains, 1, 1, 0))
+        blocks, dim_out = _trunk(img_size, max_conv_dim, base_dim)
+        self.main = nn.Sequential(*blocks, nn.Conv2d(dim_out, num_domains, 1, 1, 0))
 
     def forward(self, x, y):
         out = self.main(x).flatten(1)  # (N, K)

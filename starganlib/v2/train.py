@@ -24,7 +24,8 @@ from torch import nn
 from ..allocator import keep_freed_memory
 from ..checkpoint import check_architecture
 from ..distributed import World, data_parallel
-from ..precision import autocast
+from ..double_backward import fast_penalty_convolutions, input_gradients_only
+from ..precision import autocast, float32_outputs
 from . import losses
 from .config import ARCHITECTURE_FIELDS, CHECKPOINT_KIND, V2Config
 from .nets import AVERAGED, TRAINED, Nets, build_nets
@@ -71,6 +72,9 @@ class V2Trainer:
         torch.manual_seed(cfg.seed)
         self.nets = build_nets(cfg).to(self.device, memory_format=torch.channels_last)
         self.nets_ema = copy.deepcopy(Nets(*(getattr(self.nets, n) for n in AVERAGED)))
+        for name in TRAINED:  # the losses get float32 outputs, also under bf16 autocast
+            float32_outputs(getattr(self.nets, name))
+        fast_penalty_convolutions(self.nets.discriminator)  # R1's double backward, faster
         # compiled in place (same module, same state dict). Only G: compiled graphs cannot take
         # D's double backward (R1), and G is most of the rest of the step.
         if cfg.compile:
@@ -137,7 +141,9 @@ class V2Trainer:
         log = {}
         for name, loss_fn, inputs in substeps:
             self._require_grad(STEPPED[name])
-            with self.autocast():
+            # the only backward pass inside a loss is R1's gradient with respect to the images,
+            # so it computes no weight gradients; the loss is backpropagated outside
+            with self.autocast(), input_gradients_only():
                 loss, terms = loss_fn(self.views[name], x, y_org, y_trg, **inputs)
             self._update(loss, STEPPED[name])
             log.update({f"{name}_{k}": v for k, v in terms.items()})
