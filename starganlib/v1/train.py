@@ -22,11 +22,11 @@ import math
 
 import torch
 
-from ..allocator import keep_freed_memory
+from ..runtime.allocator import keep_freed_memory
 from ..checkpoint import check_architecture
 from ..data.folders import step_generator
-from ..precision import autocast
-from ..scalars import loss_values
+from ..runtime.precision import autocast
+from ..runtime.scalars import loss_values
 from . import losses
 from .config import ARCHITECTURE_FIELDS, CHECKPOINT_KIND, V1Config
 from .data import LabelSource
