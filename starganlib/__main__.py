@@ -185,7 +185,7 @@ def cmd_data(args) -> None:
             ensure_toyfaces(size=args.size, seed=args.seed)
     else:
         from .data.download import fetch_dataset
-        from .paths import data_dir
+        from .runtime.paths import data_dir
         root = fetch_dataset(args.name, args.root or data_dir(), sha256=args.sha256)
     print(root)
 

@@ -2,7 +2,7 @@
 import inspect
 from pathlib import Path
 
-from .paths import data_dir, data_lock
+from .runtime.paths import data_dir, data_lock
 
 
 def source_markdown(obj) -> str:

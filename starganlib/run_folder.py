@@ -31,9 +31,9 @@ from tqdm.auto import tqdm
 
 from .checkpoint import CheckpointManager, load_checkpoint
 from .csv_log import CsvLog
-from .distributed import World
-from .interrupt import StopRequest
-from .scalars import loss_values
+from .runtime.distributed import World
+from .runtime.interrupt import StopRequest
+from .runtime.scalars import loss_values
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from starganlib.data.folders import DomainFolder, TrainBatches
-from starganlib.distributed import close, init_from_env
+from starganlib.runtime.distributed import close, init_from_env
 from starganlib.v2.config import V2Config
 from starganlib.v2.nets import AVERAGED, TRAINED
 from starganlib.v2.train import V2Trainer

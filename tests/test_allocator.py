@@ -9,7 +9,7 @@ import torch
 # Allocates, fills and frees a 256 MiB tensor 16 times; prints the page faults of the last 4.
 PROBE = """
 import resource, sys, torch
-from starganlib.allocator import keep_freed_memory
+from starganlib.runtime.allocator import keep_freed_memory
 applied = keep_freed_memory(torch.device("cpu")) if sys.argv[1] == "keep" else None
 faults = []
 for _ in range(16):
@@ -36,11 +36,11 @@ def test_freed_blocks_are_reused_without_page_faults():
 
 
 def test_off_glibc_it_changes_nothing(monkeypatch):
-    from starganlib import allocator
+    from starganlib.runtime import allocator
     monkeypatch.setattr(allocator.platform, "libc_ver", lambda: ("musl", "1.2"))
     assert allocator.keep_freed_memory(torch.device("cpu")) is False
 
 
 def test_on_a_gpu_it_changes_nothing():
-    from starganlib.allocator import keep_freed_memory
+    from starganlib.runtime.allocator import keep_freed_memory
     assert keep_freed_memory(torch.device("cuda")) is False

@@ -1,9 +1,9 @@
-"""starganlib.precision: bf16 autocast, and networks that return float32 for the losses."""
+"""starganlib.runtime.precision: bf16 autocast, and networks that return float32 for the losses."""
 import pytest
 import torch
 from torch import nn
 
-from starganlib.precision import autocast, check_precision, float32_outputs
+from starganlib.runtime.precision import autocast, check_precision, float32_outputs
 
 
 class TwoHeads(nn.Module):

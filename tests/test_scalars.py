@@ -1,7 +1,7 @@
 """loss_values: the loss terms as floats, with one host synchronisation."""
 import torch
 
-from starganlib.scalars import loss_values
+from starganlib.runtime.scalars import loss_values
 
 
 def test_it_gives_each_term_as_the_float_item_would():

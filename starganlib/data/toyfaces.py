@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 from tqdm.auto import tqdm
 
-from ..paths import data_dir, data_lock
+from ..runtime.paths import data_dir, data_lock
 from .celeba import write_attributes
 
 DOMAINS = ("cat", "dog", "wild")

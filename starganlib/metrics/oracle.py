@@ -26,7 +26,7 @@ from ..data.folders import to_float
 from ..data.toyfaces import (ATTRIBUTES, CONTENT_FACTORS, DOMAINS, EXPRESSION_LABELS, EXPRESSIONS,
                              FORMAT_VERSION, FUR_FAMILIES, MARKINGS, STYLE_DIM, render,
                              sample_factors)
-from ..paths import data_dir, data_lock
+from ..runtime.paths import data_dir, data_lock
 from .fid import frechet_distance_of
 
 CHECKPOINT_KIND = "toyfaces-oracle"

@@ -7,7 +7,7 @@ minutes on a CPU; ``toy-v1-joint`` adds toyfaces expressions as a second dataset
 import dataclasses
 from dataclasses import dataclass
 
-from ..precision import check_precision
+from ..runtime.precision import check_precision
 
 TOYFACES = "toyfaces"  # image_root value: the embedded dataset, generated on first use
 CHECKPOINT_KIND = "stargan-v1"  # the "kind" entry of the checkpoints a V1Config run writes

@@ -22,12 +22,12 @@ import math
 
 import torch
 
-from ..allocator import keep_freed_memory
 from ..checkpoint import check_architecture
 from ..data.folders import step_generator
 from ..double_backward import fast_penalty_convolutions, input_gradients_only
-from ..precision import autocast, float32_outputs
-from ..scalars import loss_values
+from ..runtime.allocator import keep_freed_memory
+from ..runtime.precision import autocast, float32_outputs
+from ..runtime.scalars import loss_values
 from . import losses
 from .config import ARCHITECTURE_FIELDS, CHECKPOINT_KIND, V1Config
 from .data import LabelSource

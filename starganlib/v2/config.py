@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..precision import check_precision
+from ..runtime.precision import check_precision
 from .model import default_num_down, first_width, size_log2
 
 CHECKPOINT_KIND = "stargan-v2"  # the "kind" entry of the checkpoints a V2Config run writes

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ..data.folders import DomainFolder, TrainBatches, check_splits, to_float
-from ..distributed import World, close, init_from_env
+from ..runtime.distributed import World, close, init_from_env
 from ..metrics.ground_truth import v2_quality_bar
 from ..metrics.oracle import content_baselines
 from ..run_folder import Periods, RunFolder, RunHooks, train_in_folder
@@ -107,7 +107,7 @@ def train(cfg: V2Config, run_dir: Path, resume: bool = False, device="cpu", prog
     """Train StarGAN v2 into ``run_dir``; returns the final summary (also in metrics.json).
 
     Under ``torchrun`` every process runs this function: each draws its own batches and the
-    gradients are averaged (``starganlib.distributed``); rank 0 alone writes into ``run_dir``.
+    gradients are averaged (``starganlib.runtime.distributed``); rank 0 alone writes into ``run_dir``.
     ``resume=True`` continues from the newest checkpoint; without it, a folder that already
     holds checkpoints is refused (FileExistsError).
     """

@@ -21,11 +21,11 @@ import copy
 import torch
 from torch import nn
 
-from ..allocator import keep_freed_memory
 from ..checkpoint import check_architecture
-from ..distributed import World, data_parallel
 from ..double_backward import fast_penalty_convolutions, input_gradients_only
-from ..precision import autocast, float32_outputs
+from ..runtime.allocator import keep_freed_memory
+from ..runtime.distributed import World, data_parallel
+from ..runtime.precision import autocast, float32_outputs
 from . import losses
 from .config import ARCHITECTURE_FIELDS, CHECKPOINT_KIND, V2Config
 from .nets import AVERAGED, TRAINED, Nets, build_nets
@@ -61,7 +61,7 @@ class V2Trainer:
 
     ``mask_fn`` (only for w_hpf > 0) maps images ``(N, 3, H, W)`` to the two face masks of the
     high-pass skips; the official provider is the FAN landmark network. ``world``: this process's
-    place under torchrun (see ``starganlib.distributed``); only rank 0 keeps the EMA networks.
+    place under torchrun (see ``starganlib.runtime.distributed``); only rank 0 keeps the EMA networks.
     """
 
     def __init__(self, cfg: V2Config, device="cpu", mask_fn=None, world: World = World()):
