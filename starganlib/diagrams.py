@@ -1,11 +1,12 @@
 """Box-and-arrow diagrams for the lessons, drawn with matplotlib patches.
 
 Coordinates are data units of an axes whose aspect is equal and whose frame is hidden
-(``canvas``). ``box`` draws a labelled rounded rectangle, ``arrow`` joins two points with an
-optional label. The other functions each draw one lesson's picture on a given axes: the
-course road map (00), the graphs of domains (02), the StarGAN v1 generator (03), the StarGAN v2
-networks (06, 08, 09), the two discriminators (11), the style reconstruction loop (13) and the
-networks each training sub-step trains (16).
+(``canvas``), except in the two pictures drawn to a scale of their own (the StarGAN v1
+generator, the table of sub-steps). ``box`` draws a labelled rounded rectangle, ``arrow`` joins
+two points with an optional label. The other functions each draw one lesson's picture on a
+given axes: the course road map (00), the graphs of domains (02), the StarGAN v1 generator (03),
+the StarGAN v2 networks (06, 08, 09), the two discriminators (11), the style reconstruction loop
+(13) and the networks each training sub-step trains (16).
 """
 import math
 
