@@ -1,6 +1,8 @@
-"""Pictures: image grids (saved or shown) and animations."""
+"""Pictures: image grids (saved or shown), animations, and a run's logs for plotting."""
+import csv
 from pathlib import Path
 
+import numpy as np
 import torch
 import torchvision.utils as vutils
 from PIL import Image
@@ -114,3 +116,25 @@ def save_gif(frames: torch.Tensor, path: Path, fps: int = 8, nrow: int | None = 
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=round(1000 / fps),
                      loop=0)
     return path
+
+
+def read_log(path: Path) -> dict[str, np.ndarray]:
+    """A run's CSV log (``losses.csv``, ``metrics.csv``) as one float array per column, keyed
+    by the names of its header (``"step"``, ``"D/latent_real"``, ...)."""
+    with Path(path).open() as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"path {path} holds no rows of numbers (an empty log?)")
+    return {key: np.array([float(row[key]) for row in rows]) for key in rows[0]}
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """The running mean of ``values`` over ``window`` entries, as long as ``values``: entry i
+    is the mean of entries i - window + 1 to i, and NaN (which a plot leaves out) for the first
+    ``window - 1`` entries, which have fewer predecessors; so ``plt.plot(log["step"],
+    smooth(log[key], 50))`` draws each mean at the last step it covers."""
+    if window < 1:
+        raise ValueError(f"window must be a positive number of entries, got {window}")
+    sums = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=float))])
+    means = (sums[window:] - sums[:-window]) / window  # the windows that fit: len - window + 1
+    return np.concatenate([np.full(len(sums) - 1 - len(means), np.nan), means])

@@ -9,9 +9,16 @@ by their tags (exercises/ get the same cells from tools/exercises.py, which gene
   manager; elsewhere it does nothing (tools/simulate_colab.py runs it in a simulated Colab);
 * ``parameters``   (code) the fast-mode switch, overridable by papermill-style tools.
 
-    python tools/lessons.py          # rewrite the cells and the README table
+It also rewrites what viewers without widgets (GitHub, nbviewer) show of each ``tqdm.auto``
+progress bar: the bar is a widget whose text fallback holds its state when first drawn
+("0%| 0/3000"), so the fallback is set to the bar's final text, read from the widget state that
+nbconvert stores in the notebook; a bar that tqdm hid at its end (``leave=False``) loses its
+output. Jupyter still draws the widget, and a run of the cell replaces the output.
+
+    python tools/lessons.py          # rewrite the cells, the bars' texts and the README table
     python tools/lessons.py --check  # exit 1 if anything is out of date (used by the tests)
 """
+import html
 import json
 import re
 import sys
@@ -83,6 +90,57 @@ def with_header(nb: dict, path: Path) -> dict:
     return {**nb, "cells": new_cells + rest}
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+BAR_WIDGETS = ["HTMLModel", "FloatProgressModel", "HTMLModel"]  # a tqdm.auto bar's HBox holds these
+BAR_WIDTH = 10  # characters, as tqdm draws a bar of unknown width
+
+
+def progress_bar(models: dict, model_id: str) -> dict | None:
+    """The final state of the tqdm.auto bar drawn by widget ``model_id``, read from the stored
+    widget ``models``: ``{"text": "name: 100%|██████████| 3/3 [00:02<00:00, 1.41it/s]",
+    "hidden": False}``; None when that widget is not a progress bar."""
+    box = models[model_id]["state"]
+    children = [models[c.removeprefix("IPY_MODEL_")] for c in box.get("children", [])]
+    if [c["model_name"] for c in children] != BAR_WIDGETS:
+        return None
+    left, progress, right = (c["state"] for c in children)
+    filled = round(BAR_WIDTH * min(max(progress["value"] / progress["max"], 0), 1))
+    bar = "|" + ("█" * filled).ljust(BAR_WIDTH) + "|" if left["value"] else ""  # no total: no bar
+    layout = models[box["layout"].removeprefix("IPY_MODEL_")]["state"]
+    return {"text": _plain(left["value"]) + bar + _plain(right["value"]),
+            "hidden": layout.get("visibility") == "hidden"}
+
+
+def _plain(value: str) -> str:
+    """The text of a tqdm HTML widget's value (tqdm escapes it and pads with figure spaces)."""
+    return html.unescape(value).replace("\u2007", " ")
+
+
+def with_finished_bars(nb: dict, path: Path) -> dict:
+    """The notebook with each progress bar's text fallback showing the bar's final state, and
+    the bars tqdm hid at their end removed (see the module's docstring). Raises ValueError
+    naming the cell of a widget output whose state the notebook does not store."""
+    models = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    cells = []
+    for index, c in enumerate(nb["cells"]):
+        outputs = []
+        for output in c.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if view is not None and view["model_id"] not in models:
+                raise ValueError(f"{path} cell {index}: a widget whose state is not stored in the "
+                                 "notebook; execute it with jupyter nbconvert --execute, which "
+                                 "stores the widgets' state")
+            bar = progress_bar(models, view["model_id"]) if view is not None else None
+            if bar is not None and bar["hidden"]:
+                continue
+            if bar is not None:
+                output = {**output, "data": {**output["data"], "text/plain": [bar["text"]]}}
+            outputs.append(output)
+        cells.append({**c, "outputs": outputs} if "outputs" in c else c)
+    return {**nb, "cells": cells}
+
+
 def title(nb: dict) -> str:
     for c in nb["cells"]:
         if c["cell_type"] == "markdown":
@@ -105,10 +163,15 @@ def notebooks() -> list[Path]:
 
 
 def main(check: bool) -> int:
-    stale = []
+    stale, broken = [], []
     for path in notebooks():
         text = (ROOT / path).read_text()
-        updated = json.dumps(with_header(json.loads(text), path), indent=1, ensure_ascii=False) + "\n"
+        try:
+            nb = with_finished_bars(with_header(json.loads(text), path), path)
+        except ValueError as error:
+            broken.append(str(error))
+            continue
+        updated = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
         if updated != text:
             stale.append(str(path))
             if not check:
@@ -121,10 +184,11 @@ def main(check: bool) -> int:
         stale.append("README.md")
         if not check:
             (ROOT / "README.md").write_text(new_readme)
+    if broken:
+        print("cannot be normalised:\n  " + "\n  ".join(broken))
     if stale and check:
         print("out of date (run `python tools/lessons.py`):\n  " + "\n  ".join(stale))
-        return 1
-    return 0
+    return 1 if broken or (stale and check) else 0
 
 
 if __name__ == "__main__":
